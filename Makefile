@@ -1,0 +1,77 @@
+# The front door. `make run-agent` and `make test` install whatever is missing first.
+# Every target is incremental: stamps and file rules mean a second run does no work.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMPS := .make
+VENV_STAMP := $(STAMPS)/venv.stamp
+NODE_STAMP := node_modules/.package-lock.json
+JCO := node_modules/.bin/jco
+
+DEFAULT_MODEL := models/Phi-3-mini-4k-instruct-q4.gguf
+MODEL ?= $(DEFAULT_MODEL)
+PROMPT ?= Please echo back 'Something to echo'
+
+.PHONY: help install python-env node-env llama test lint typecheck pytest run-agent clean distclean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
+
+install: python-env node-env llama components ## Create .venv, install the project, the build tools and every component
+
+python-env: $(VENV_STAMP)
+
+# llama-cpp-python is built by our own script (see README, "Build flags"): it keys its wheel
+# cache on the build flags, which pip's cache ignores. Installing it first means that the
+# `pip install -e .[dev]` below finds the requirement met and never builds it again.
+$(VENV_STAMP): pyproject.toml scripts/install-llama.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
+	scripts/install-llama.sh $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+# Re-checked on every install so that a change of CMAKE_ARGS or LLAMA_CFLAGS rebuilds llama.cpp;
+# when nothing changed it is one quick look at the installed version.
+llama: $(VENV_STAMP)
+	@scripts/install-llama.sh $(PY)
+
+node-env: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+include tools/tools.mk
+
+test: install lint typecheck pytest ## Lint, type-check and run the test suite
+
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV_STAMP)
+	$(VENV)/bin/mypy
+
+# pytest exits 5 when it collected no test: that is a failure here, as any non-zero exit is.
+pytest: install
+	$(VENV)/bin/pytest
+
+run-agent: install ## Run the seed demonstration (MODEL=..., PROMPT=... to override)
+	@if [ "$(MODEL)" = "$(DEFAULT_MODEL)" ] && [ ! -f "$(MODEL)" ]; then \
+		$(VENV)/bin/agent models download phi-mini-instruct || exit 1; \
+	fi
+	$(VENV)/bin/agent run -m "$(MODEL)" -p "$(PROMPT)" --tools-dir components
+
+download-%: $(VENV_STAMP) ## Download a registry model once, e.g. make download-phi-mini-instruct
+	$(VENV)/bin/agent models download $*
+
+clean: ## Remove build output (components, stamps)
+	rm -rf components/*.wasm tools/*/build $(STAMPS)
+
+distclean: clean ## Also remove .venv and node_modules
+	rm -rf $(VENV) node_modules
