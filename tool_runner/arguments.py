@@ -1,0 +1,134 @@
+"""Validate a caller's arguments against a tool's metadata and put them in canonical form.
+
+Runs before any wasm: unknown names, missing required parameters and values that do not parse
+as the declared type are rejected with a message that names the parameter and what was
+expected. Canonical forms: integers in decimal, booleans `true`/`false`, numbers as Python's
+`repr(float)` or the integer form when integral, strings unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+
+from tool_runner.metadata import ToolMetadata, ToolParam
+
+ArgValue = str | int | float | bool | None
+
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class ArgumentError(ValueError):
+    """Arguments that do not fit the tool's parameters; the message says which and why."""
+
+
+def canonical_arguments(metadata: ToolMetadata, args: Mapping[str, ArgValue]) -> dict[str, str]:
+    """Return the arguments as canonical strings in parameter order; raises ArgumentError."""
+    known = {p.name for p in metadata.params}
+    unknown = sorted(name for name in args if name not in known)
+    if unknown:
+        expected = ", ".join(p.name for p in metadata.params) or "no parameters"
+        raise ArgumentError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(n) for n in unknown)} (expected: {expected})"
+        )
+    missing = [p.name for p in metadata.params if p.required and args.get(p.name) is None]
+    if missing:
+        raise ArgumentError(
+            f"missing required parameter{'s' if len(missing) > 1 else ''} "
+            + ", ".join(repr(n) for n in missing)
+        )
+    canonical: dict[str, str] = {}
+    for param in metadata.params:
+        value = args.get(param.name)
+        if value is not None:
+            canonical[param.name] = canonical_value(param, value)
+    return canonical
+
+
+def canonical_value(param: ToolParam, value: ArgValue) -> str:
+    """One value in canonical form for `param`'s type; raises ArgumentError."""
+    if value is None:
+        raise ArgumentError(f"parameter {param.name!r} has no value")
+    if param.type == "string":
+        return _string(value)
+    if param.type == "integer":
+        return _integer(param, value)
+    if param.type == "number":
+        return _number(param, value)
+    return _boolean(param, value)
+
+
+def _string(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _format_number(value)
+    return str(value)
+
+
+def _integer(param: ToolParam, value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        raise _expected(param, "an integer", value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        raise _expected(param, "an integer", value)
+    text = value.strip()
+    if _INTEGER.match(text):
+        return str(int(text))
+    try:
+        number = float(text)
+    except ValueError:
+        raise _expected(param, "an integer", value) from None
+    if math.isfinite(number) and number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    raise _expected(param, "an integer", value)
+
+
+def _number(param: ToolParam, value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        raise _expected(param, "a number", value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _INTEGER.match(text):
+            return str(int(text))
+        try:
+            value = float(text.replace("_", "#"))
+        except ValueError:
+            raise _expected(param, "a number", text) from None
+    if not math.isfinite(value):
+        raise _expected(param, "a finite number", value)
+    return _format_number(value)
+
+
+def _boolean(param: ToolParam, value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and value in (0, 1):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return "true"
+        if text in _FALSE:
+            return "false"
+    raise _expected(param, "a boolean (true or false)", value)
+
+
+def _format_number(value: float) -> str:
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
+
+
+def _expected(param: ToolParam, what: str, value: object) -> ArgumentError:
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return ArgumentError(f"parameter {param.name!r} expects {what}, got {shown}")

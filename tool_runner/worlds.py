@@ -1,0 +1,144 @@
+"""The two tool worlds a component may export, and how values cross into and out of each.
+
+- `llm-agent`: the interface `llm-agent:tool/tool@0.1.x` with `get-metadata` and
+  `execute(list<arg>) -> result<string, string>`.
+- `seed`: the original exploration's `llama-cpp:tool` world, root functions `get-metadata`,
+  `execute(list<tuple<string, string>>) -> tool-result` and `run`; its usage field is spelled
+  `assistent`.
+
+Also decides which imports the sandbox can satisfy: WASI 0.2 (as the policy grants it), the
+`llm-agent:tool/host` interface, and instances or types that carry only value types.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import component
+
+from tool_runner.errors import MetadataError, UnknownWorldError, UnsatisfiedImportsError
+from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage, World
+
+TOOL_INTERFACE = re.compile(r"^llm-agent:tool/tool(@0\.1\.[0-9]+)?$")
+_WASI = re.compile(r"^wasi:(cli|clocks|filesystem|io|random|sockets)/[a-z0-9-]+@0\.2\.[0-9]+$")
+_HOST = re.compile(r"^llm-agent:tool/host(@0\.1\.[0-9]+)?$")
+_PARAM_TYPES = ("string", "integer", "number", "boolean")
+
+
+@dataclass(frozen=True)
+class WorldBinding:
+    """Where a component's tool functions are: export indices valid for every instance."""
+
+    world: World
+    get_metadata: component.ExportIndex
+    execute: component.ExportIndex
+
+
+def bind_world(path: Path, comp: component.Component, engine: wasmtime.Engine) -> WorldBinding:
+    """Find the tool world `comp` exports; raises UnknownWorldError listing its exports."""
+    exports = comp.type.exports(engine)
+    for name in exports:
+        if TOOL_INTERFACE.match(name):
+            interface = comp.get_export_index(name)
+            get_metadata = comp.get_export_index("get-metadata", interface)
+            execute = comp.get_export_index("execute", interface)
+            if get_metadata is not None and execute is not None:
+                return WorldBinding("llm-agent", get_metadata, execute)
+    get_metadata = comp.get_export_index("get-metadata")
+    execute = comp.get_export_index("execute")
+    if get_metadata is not None and execute is not None:
+        return WorldBinding("seed", get_metadata, execute)
+    raise UnknownWorldError(path, sorted(exports))
+
+
+def check_imports(path: Path, comp: component.Component, engine: wasmtime.Engine) -> None:
+    """Raise UnsatisfiedImportsError naming every import the sandbox cannot provide."""
+    missing = []
+    for name, item in comp.type.imports(engine).items():
+        if _WASI.match(name) or _HOST.match(name):
+            continue
+        if _only_value_types(item.ty, engine):
+            continue
+        missing.append(_describe_missing(name))
+    if missing:
+        raise UnsatisfiedImportsError(path, missing)
+
+
+def _only_value_types(ty: Any, engine: wasmtime.Engine) -> bool:
+    if isinstance(ty, component.ComponentInstanceType):
+        return all(_only_value_types(item.ty, engine) for item in ty.exports(engine).values())
+    return isinstance(ty, component.ValType)
+
+
+def _describe_missing(name: str) -> str:
+    if name.startswith("wasi:http/"):
+        return f"{name} (not granted: tools reach the network through llm-agent:tool/host)"
+    return name
+
+
+def read_metadata(path: Path, world: World, value: Any) -> ToolMetadata:
+    """Convert get-metadata's record into ToolMetadata; raises MetadataError if unusable."""
+    try:
+        params = tuple(
+            ToolParam(
+                name=p.name, description=p.description, type=p.type, required=bool(p.required)
+            )
+            for p in _check_params(path, value.params)
+        )
+        usage = tuple(
+            ToolUsage(user=u.user, assistant=u.assistent if world == "seed" else u.assistant)
+            for u in value.usage
+        )
+        if not str(value.name).strip():
+            raise MetadataError(path, "get-metadata returned an empty tool name")
+        return ToolMetadata(
+            name=value.name,
+            description=value.description,
+            version=value.version,
+            params=params,
+            usage=usage,
+            world=world,
+        )
+    except AttributeError as exc:
+        raise MetadataError(path, f"get-metadata returned an unexpected record ({exc})") from exc
+
+
+def _check_params(path: Path, params: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    for p in params:
+        if p.type not in _PARAM_TYPES:
+            raise MetadataError(
+                path,
+                f"parameter {p.name!r} has unsupported type {p.type!r} "
+                f"(expected one of: {', '.join(_PARAM_TYPES)})",
+            )
+        if not p.name or p.name in seen:
+            raise MetadataError(path, f"parameter name {p.name!r} is empty or repeated")
+        seen.add(p.name)
+    return params
+
+
+def lower_arguments(world: World, arguments: dict[str, str]) -> list[Any]:
+    """The `execute` argument list for `world`."""
+    if world == "seed":
+        return list(arguments.items())
+    lowered = []
+    for name, value in arguments.items():
+        record = component.Record()
+        setattr(record, "name", name)  # noqa: B010 - Record is an untyped attribute bag
+        setattr(record, "value", value)  # noqa: B010
+        lowered.append(record)
+    return lowered
+
+
+def lift_result(world: World, value: Any) -> tuple[bool, str]:
+    """(ok, text) from `execute`'s return value in `world`."""
+    if world == "seed":
+        if value.success:
+            return True, str(value.data)
+        return False, str(value.error or value.data or "the tool reported failure")
+    return value.tag == "ok", str(value.payload if value.payload is not None else "")
