@@ -5,6 +5,7 @@ The public API is re-exported here; everything else is private to the package.
 
 from tool_runner.arguments import ArgValue
 from tool_runner.errors import (
+    ArgumentsError,
     CompileError,
     ComponentNotFoundError,
     CoreModuleError,
@@ -22,6 +23,7 @@ from tool_runner.result import ResultKind, ToolResult
 from tool_runner.runner import Tool, ToolRunner
 
 __all__ = [
+    "ArgumentsError",
     "ArgValue",
     "CompileError",
     "ComponentNotFoundError",

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from tool_runner.errors import ArgumentsError
 from tool_runner.metadata import ToolMetadata, ToolParam
 
 ArgValue = str | int | float | bool | None
@@ -21,8 +22,7 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
-class ArgumentError(ValueError):
-    """Arguments that do not fit the tool's parameters; the message says which and why."""
+ArgumentError = ArgumentsError
 
 
 def canonical_arguments(metadata: ToolMetadata, args: Mapping[str, ArgValue]) -> dict[str, str]:

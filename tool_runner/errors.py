@@ -6,6 +6,8 @@ failures (bad arguments, a trap, a timeout, the tool's own error) never raise: t
 
     ToolRunnerError
     ├── PolicyError                 a sandbox policy (file or flags) that cannot be used
+    ├── ArgumentsError              arguments that do not fit the tool's parameters (only
+    │                               from `Tool.check_arguments`; `Tool.call` returns a result)
     └── LoadError                   a component that cannot become a Tool (carries `path`)
         ├── ComponentNotFoundError  the path does not exist or is not a file
         ├── NotWasmError            the file is not WebAssembly (binary or text)
@@ -28,6 +30,10 @@ class ToolRunnerError(Exception):
 
 class PolicyError(ToolRunnerError):
     """A sandbox policy, policy file or policy flag that cannot be used."""
+
+
+class ArgumentsError(ToolRunnerError, ValueError):
+    """Arguments that do not fit a tool's parameters; the message names the parameter."""
 
 
 class LoadError(ToolRunnerError):

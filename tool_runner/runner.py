@@ -90,6 +90,10 @@ class Tool:
         """The JSON Schema of the tool's arguments (from its own metadata)."""
         return self.metadata.json_schema()
 
+    def check_arguments(self, args: Mapping[str, ArgValue] | None = None) -> dict[str, str]:
+        """The canonical arguments `call` would pass; raises ArgumentsError."""
+        return canonical_arguments(self.metadata, args or {})
+
     def call(self, args: Mapping[str, ArgValue] | None = None) -> ToolResult:
         """Validate `args`, run `execute` in the sandbox and report what happened; never raises
         for guest-side problems or bad arguments."""

@@ -1,0 +1,240 @@
+"""`tool-runner`: load one tool component, describe it, and run it once in the sandbox.
+
+Parsing is two-phase: the fixed options are read first, the component is loaded to learn its
+parameters, then the remaining arguments are parsed with one `--<param>` option per parameter.
+Exit codes: 0 success, 1 a tool-side failure (`[Error] ...`), 2 a load or usage error (one line
+on stderr). This module only adapts: it builds a Policy, calls the library, renders the result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tool_runner.errors import ArgumentsError, ToolRunnerError
+from tool_runner.metadata import ToolMetadata
+from tool_runner.policy import DirGrant, Policy, parse_env
+from tool_runner.result import ResultKind, ToolResult
+from tool_runner.runner import Tool, ToolRunner
+
+_OPTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+EXIT_TOOL_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class _OneLineErrors(click.Command):
+    """A command whose usage and load errors are one line on stderr with exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            sys.exit(130)
+        except click.ClickException as exc:
+            click.echo(f"tool-runner: error: {exc.format_message()}", err=True)
+            sys.exit(EXIT_USAGE)
+        except ToolRunnerError as exc:
+            click.echo(f"tool-runner: error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        sys.exit(code or 0)
+
+
+@click.command(
+    cls=_OneLineErrors,
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": ["-h", "--help"],
+    },
+    epilog="Tool parameters: one --<param> VALUE option per parameter the component declares "
+    "(see --describe), or --arg NAME=VALUE.",
+)
+@click.option("-c", "--component", "component", required=True, help="Path to the component.")
+@click.option("--arg", "raw_args", multiple=True, metavar="NAME=VALUE", help="A tool argument.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--describe", is_flag=True, help="Print metadata and JSON Schema; do not run.")
+@click.option("--policy", "policy_file", metavar="FILE", help="Sandbox policy (TOML or JSON).")
+@click.option("--timeout", type=float, metavar="SECONDS", help="Wall-clock limit per call.")
+@click.option("--memory", type=int, metavar="MIB", help="Memory cap per linear memory.")
+@click.option("--fuel", type=int, metavar="UNITS", help="Instruction fuel per call.")
+@click.option("--max-output", type=int, metavar="BYTES", help="Cap on output and stdio.")
+@click.option("--dir", "dirs", multiple=True, metavar="HOST[:GUEST][:ro|rw]", help="Grant a dir.")
+@click.option("--env", "envs", multiple=True, metavar="NAME[=VALUE]", help="Grant an env var.")
+@click.option("--allow-host", "hosts", multiple=True, metavar="HOST", help="Allow http-get.")
+@click.option("--inherit-stdio", is_flag=True, help="Let the tool write to this terminal.")
+@click.option("--no-cache", is_flag=True, help="Do not use the on-disk compile cache.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    component: str,
+    raw_args: tuple[str, ...],
+    as_json: bool,
+    describe: bool,
+    policy_file: str | None,
+    timeout: float | None,
+    memory: int | None,
+    fuel: int | None,
+    max_output: int | None,
+    dirs: tuple[str, ...],
+    envs: tuple[str, ...],
+    hosts: tuple[str, ...],
+    inherit_stdio: bool,
+    no_cache: bool,
+) -> int:
+    """Run a WebAssembly tool component once, in a deny-by-default sandbox."""
+    limits = {"timeout_s": timeout, "memory_mib": memory, "fuel": fuel}
+    limits["max_output_bytes"] = max_output
+    policy = build_policy(policy_file, limits, dirs, envs, hosts, inherit_stdio)
+    path = Path(component)
+    with ToolRunner(policy=policy, cache=not no_cache) as runner:
+        tool = runner.load(path)
+        if describe:
+            _describe(path, tool, as_json)
+            return 0
+        arguments = parse_tool_arguments(tool.metadata, list(ctx.args), raw_args)
+        try:
+            tool.check_arguments(arguments)
+        except ArgumentsError as exc:
+            raise click.UsageError(f"invalid arguments: {exc}") from None
+        if not as_json:
+            _print_metadata(path, tool.metadata)
+            click.echo()
+            click.echo("Executing tool...")
+        result = tool.call(arguments)
+    return _report(result, as_json)
+
+
+def build_policy(
+    policy_file: str | None,
+    limits: dict[str, Any],
+    dirs: Sequence[str],
+    envs: Sequence[str],
+    hosts: Sequence[str],
+    inherit_stdio: bool,
+) -> Policy:
+    """The policy file (or the default policy) with the flags applied on top."""
+    base = Policy.from_file(policy_file) if policy_file else Policy()
+    changes: dict[str, Any] = {}
+    overrides = {k: v for k, v in limits.items() if v is not None}
+    if overrides:
+        changes["limits"] = {**base.limits.model_dump(), **overrides}
+        changes["tool_limits"] = {
+            name: {**tool.model_dump(), **overrides} for name, tool in base.tool_limits.items()
+        }
+    if dirs:
+        changes["dirs"] = [*base.dirs, *(DirGrant.parse(spec) for spec in dirs)]
+    if envs:
+        names, values = list(base.env), dict(base.env_values)
+        for name, value in map(parse_env, envs):
+            if value is None:
+                names.append(name)
+            else:
+                values[name] = value
+        changes["env"], changes["env_values"] = names, values
+    if hosts:
+        changes["http_hosts"] = [*base.http_hosts, *hosts]
+    if inherit_stdio:
+        changes["inherit_stdio"] = True
+    return base.updated(**changes) if changes else base
+
+
+def parse_tool_arguments(
+    metadata: ToolMetadata, extra: list[str], raw_args: Sequence[str]
+) -> dict[str, str]:
+    """Phase two: parse `--<param> VALUE` options and `--arg NAME=VALUE` pairs."""
+    options: list[click.Parameter] = []
+    names: dict[str, str] = {}
+    for index, param in enumerate(metadata.params):
+        if not _OPTION_NAME.match(param.name):
+            continue
+        flags = {f"--{param.name}", f"--{param.name.replace('_', '-')}"}
+        dest = f"p{index}"
+        names[dest] = param.name
+        options.append(click.Option(sorted(flags) + [dest], type=str, help=param.description))
+    parser = click.Command("tool-runner", params=options, add_help_option=False)
+    try:
+        parsed = parser.make_context("tool-runner", extra)
+    except click.NoSuchOption as exc:
+        known = ", ".join(f"--{p.name}" for p in metadata.params) or "none"
+        raise click.UsageError(f"{exc.format_message()} (this tool's options: {known})") from None
+    arguments = {names[k]: v for k, v in parsed.params.items() if v is not None}
+    for pair in raw_args:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"invalid --arg {pair!r}: expected NAME=VALUE")
+        if name in arguments:
+            raise click.UsageError(f"parameter {name!r} is given twice")
+        arguments[name] = value
+    return arguments
+
+
+def _print_metadata(path: Path, metadata: ToolMetadata) -> None:
+    click.echo(f"Component path: {json.dumps(str(path))}")
+    click.echo("Tool metadata:")
+    click.echo(f"  Name: {metadata.name}")
+    click.echo(f"  Description: {metadata.description}")
+    click.echo(f"  Version: {metadata.version}")
+    click.echo("  Parameters:")
+    for param in metadata.params:
+        optional = "" if param.required else ", optional"
+        click.echo(f"    - {param.name}: {param.description} ({param.type}{optional})")
+
+
+def _describe(path: Path, tool: Tool, as_json: bool) -> None:
+    if as_json:
+        payload = {
+            "path": str(path),
+            "metadata": tool.metadata.model_dump(mode="json"),
+            "schema": tool.json_schema(),
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    _print_metadata(path, tool.metadata)
+    click.echo(f"  World: {tool.world}")
+    if tool.metadata.usage:
+        click.echo("  Usage examples:")
+        for usage in tool.metadata.usage:
+            click.echo(f"    - user: {usage.user}")
+            click.echo(f"      assistant: {usage.assistant}")
+    click.echo("JSON Schema:")
+    click.echo(json.dumps(tool.json_schema(), indent=2))
+
+
+def _report(result: ToolResult, as_json: bool) -> int:
+    if result.kind is ResultKind.INVALID_ARGUMENTS:
+        click.echo(f"tool-runner: error: invalid arguments: {result.error}", err=True)
+        if as_json:
+            click.echo(json.dumps(result.model_dump(mode="json")))
+        return EXIT_USAGE
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json")))
+        return 0 if result.ok else EXIT_TOOL_FAILURE
+    if result.ok:
+        click.echo(f"[Success] Tool output: {result.output}")
+    elif result.kind is ResultKind.TOOL_ERROR:
+        click.echo(f"[Error] {result.error}")
+    else:
+        click.echo(f"[Error] {result.kind.value}: {result.error}")
+    for line in result.log:
+        click.echo(f"[log] {line}")
+    if result.stdout:
+        click.echo("[stdout]")
+        click.echo(result.stdout, nl=not result.stdout.endswith("\n"))
+    if result.stderr:
+        click.echo("[stderr]", err=True)
+        click.echo(result.stderr, nl=not result.stderr.endswith("\n"), err=True)
+    return 0 if result.ok else EXIT_TOOL_FAILURE
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `tool-runner` script."""
+    command.main(args=list(argv) if argv is not None else None, prog_name="tool-runner")
