@@ -12,8 +12,6 @@ import click
 from agent.errors import DownloadInterruptedError, ModelStoreError
 from agent.models import DownloadProgress, HubSettings, ModelStore, download_model, resolve_model
 
-_EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
-
 models_dir_option = click.option(
     "--models-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -22,13 +20,17 @@ models_dir_option = click.option(
 )
 
 
-class _Failure(click.ClickException):
-    """A library error as a one-line CLI error with its own exit status."""
+class _Interrupted(click.ClickException):
+    """Ctrl-C during a download: a one-line message and the shell's status for an interrupt."""
 
-    def __init__(self, exc: ModelStoreError) -> None:
-        super().__init__(str(exc))
-        if isinstance(exc, DownloadInterruptedError):
-            self.exit_code = _EXIT_INTERRUPTED
+    exit_code = 130
+
+
+def _failure(exc: ModelStoreError) -> click.ClickException:
+    """A library error as a one-line CLI error (`Error: ...`, exit status 1 or 130)."""
+    if isinstance(exc, DownloadInterruptedError):
+        return _Interrupted(str(exc))
+    return click.ClickException(str(exc))
 
 
 @click.group()
@@ -44,7 +46,7 @@ def list_models(models_dir: Path | None) -> None:
     rows = [("NAME", "SIZE", "CONTEXT", "SYNTAX", "LICENCE", "STATUS")]
     for status in store.statuses():
         entry = status.entry
-        state = status.state
+        state: str = status.state
         if state == "partial":
             state = f"partial ({format_size(status.partial_bytes)})"
         rows.append(
@@ -79,7 +81,7 @@ def download(
 ) -> None:
     """Download NAME (a registry name or OWNER/REPO/FILE.gguf) once and print its path."""
     show = sys.stderr.isatty() if progress is None else progress
-    bar = ProgressLine(click.get_text_stream("stderr")) if show else None
+    bar = ProgressLine(sys.stderr) if show else None
     try:
         path = download_model(
             name,
@@ -89,7 +91,7 @@ def download(
             on_progress=bar,
         )
     except ModelStoreError as exc:
-        raise _Failure(exc) from exc
+        raise _failure(exc) from exc
     finally:
         if bar is not None:
             bar.close()
@@ -104,7 +106,7 @@ def path(name: str, models_dir: Path | None) -> None:
     try:
         click.echo(str(resolve_model(name, models_dir=models_dir)))
     except ModelStoreError as exc:
-        raise _Failure(exc) from exc
+        raise _failure(exc) from exc
 
 
 @models.command()
@@ -116,7 +118,7 @@ def remove(name: str, models_dir: Path | None) -> None:
     try:
         removed = store.remove(store.ref_for(name))
     except ModelStoreError as exc:
-        raise _Failure(exc) from exc
+        raise _failure(exc) from exc
     for gone in removed:
         click.echo(f"removed {gone}")
 
