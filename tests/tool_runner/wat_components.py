@@ -35,6 +35,7 @@ MODES = {
     "xit": "exit(err) through wasi:cli/exit: exit code 1",
     "gossip": "log `arg` through llm-agent:tool/host, then ok",
     "print": "print `arg` to stdout and to stderr, then ok(arg)",
+    "http": "http-get `arg` through llm-agent:tool/host: ok(body) or err(message)",
 }
 
 
@@ -192,6 +193,7 @@ _MAIN = """
     (import "host" "write-file" (func $fd_write (param i32 i32 i32 i64 i32)))
     (import "host" "drop-descriptor" (func $drop_fd (param i32)))
     (import "host" "log" (func $log (param i32 i32)))
+    (import "host" "http-get" (func $http_get (param i32 i32 i32)))
     {data}
     {consts}
 
@@ -423,6 +425,13 @@ _MAIN = """
           (drop (call $emit (local.get $h) (local.get $ap) (local.get $an)))
           (call $drop_os (local.get $h))
           (return (call $ok (local.get $ap) (local.get $an)))))
+      ;; h: http-get through the host; ok(body) or err(message)
+      (if (i32.eq (local.get $mode) (i32.const 104))
+        (then
+          (call $http_get (local.get $ap) (local.get $an) (i32.const 128))
+          (if (i32.load8_u (i32.const 128))
+            (then (return (call $err (i32.load (i32.const 132)) (i32.load (i32.const 136))))))
+          (return (call $ok (i32.load (i32.const 144)) (i32.load (i32.const 148))))))
       (call $err (global.get $s_unknown_mode) (global.get $n_unknown_mode)))
 
     (func (export "get-metadata") (result i32) (i32.const {meta}))
@@ -504,7 +513,11 @@ _IMPORTS = """
     (export "descriptor" (type $d (eq $d0)))
     (export "get-directories" (func (result (list (tuple (own $d) string)))))))
   (import "llm-agent:tool/host@0.1.0" (instance $host
-    (export "log" (func (param "message" string)))))
+    (type $resp0 (record (field "status" u16) (field "headers" (list (tuple string string)))
+      (field "body" (list u8))))
+    (export "http-response" (type $resp (eq $resp0)))
+    (export "log" (func (param "message" string)))
+    (export "http-get" (func (param "url" string) (result (result $resp (error string)))))))
 """
 
 _LOWER = """
@@ -523,6 +536,8 @@ _LOWER = """
   (core func $fd_write (canon lower (func $fs "[method]descriptor.write") (memory $mem)))
   (core func $drop_fd (canon resource.drop $descriptor))
   (core func $log (canon lower (func $host "log") (memory $mem)))
+  (core func $http_get
+    (canon lower (func $host "http-get") (memory $mem) (realloc $realloc)))
   (core instance $host_funcs
     (export "get-environment" (func $get_env))
     (export "get-stdout" (func $get_stdout))
@@ -535,7 +550,8 @@ _LOWER = """
     (export "read" (func $fd_read))
     (export "write-file" (func $fd_write))
     (export "drop-descriptor" (func $drop_fd))
-    (export "log" (func $log)))
+    (export "log" (func $log))
+    (export "http-get" (func $http_get)))
 """
 
 _INSTANTIATE = """

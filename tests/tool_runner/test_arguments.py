@@ -1,0 +1,87 @@
+"""Argument validation and canonical forms, before any wasm runs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tool_runner import ArgumentsError, ToolMetadata, ToolParam
+from tool_runner.arguments import canonical_arguments
+
+META = ToolMetadata(
+    name="typed",
+    description="d",
+    version="1",
+    params=(
+        ToolParam(name="count", description="c", type="integer", required=True),
+        ToolParam(name="ratio", description="r", type="number", required=False),
+        ToolParam(name="flag", description="f", type="boolean", required=False),
+        ToolParam(name="text", description="t", type="string", required=False),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"count": 3}, {"count": "3"}),
+        ({"count": " -07 "}, {"count": "-7"}),
+        ({"count": 4.0}, {"count": "4"}),
+        ({"count": "1e3"}, {"count": "1000"}),
+        ({"count": 1, "ratio": 2.5}, {"count": "1", "ratio": "2.5"}),
+        ({"count": 1, "ratio": "2.0"}, {"count": "1", "ratio": "2"}),
+        ({"count": 1, "ratio": 7}, {"count": "1", "ratio": "7"}),
+        ({"count": 1, "ratio": "1e-3"}, {"count": "1", "ratio": "0.001"}),
+        ({"count": 1, "flag": True}, {"count": "1", "flag": "true"}),
+        ({"count": 1, "flag": "NO"}, {"count": "1", "flag": "false"}),
+        ({"count": 1, "flag": 1}, {"count": "1", "flag": "true"}),
+        ({"count": 1, "text": 5}, {"count": "1", "text": "5"}),
+        ({"count": 1, "text": False}, {"count": "1", "text": "false"}),
+        ({"text": "a", "count": 1, "ratio": None}, {"count": "1", "text": "a"}),
+    ],
+)
+def test_values_are_canonical_and_in_parameter_order(
+    args: dict[str, object], expected: dict[str, str]
+) -> None:
+    result = canonical_arguments(META, args)  # type: ignore[arg-type]
+    assert result == expected
+    assert list(result) == [p.name for p in META.params if p.name in expected]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({}, "missing required parameter 'count'"),
+        ({"count": None}, "missing required parameter 'count'"),
+        ({"count": 1, "colour": "red"}, "unknown parameter 'colour' (expected: count, ratio"),
+        ({"count": "three"}, "parameter 'count' expects an integer, got 'three'"),
+        ({"count": 1.5}, "parameter 'count' expects an integer, got 1.5"),
+        ({"count": True}, "parameter 'count' expects an integer, got True"),
+        ({"count": 1, "ratio": "fast"}, "parameter 'ratio' expects a number, got 'fast'"),
+        ({"count": 1, "ratio": "nan"}, "parameter 'ratio' expects a finite number"),
+        ({"count": 1, "ratio": "1_000"}, "parameter 'ratio' expects a number"),
+        ({"count": 1, "flag": "maybe"}, "parameter 'flag' expects a boolean (true or false)"),
+        ({"count": 1, "flag": 2}, "parameter 'flag' expects a boolean"),
+    ],
+)
+def test_bad_arguments_name_the_parameter_and_the_expectation(
+    args: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ArgumentsError) as info:
+        canonical_arguments(META, args)  # type: ignore[arg-type]
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@given(st.integers(min_value=-(10**30), max_value=10**30))
+def test_any_integer_round_trips(value: int) -> None:
+    assert canonical_arguments(META, {"count": value})["count"] == str(value)
+    assert canonical_arguments(META, {"count": str(value)})["count"] == str(value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_any_finite_number_is_canonical_and_parses_back(value: float) -> None:
+    text = canonical_arguments(META, {"count": 0, "ratio": value})["ratio"]
+    assert float(text) == value
+    assert canonical_arguments(META, {"count": 0, "ratio": text})["ratio"] == text

@@ -1,0 +1,75 @@
+"""The on-disk compile cache: hits on a second load, never stale, never fatal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wat_components import Spec, component_wat
+
+from tool_runner import Limits, Policy, ToolRunner
+from tool_runner.engine import EngineSettings, shared_engine
+
+
+def test_second_load_uses_the_cache_even_from_a_new_runner(tmp_path: Path, echo_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with ToolRunner(cache_dir=cache) as first:
+        first.load(echo_path)
+        assert first.last_load_was_cached is False
+    artifacts = list(cache.glob("*.cwasm"))
+    assert len(artifacts) == 1
+    with ToolRunner(cache_dir=cache) as second:
+        tool = second.load(echo_path)
+        assert second.last_load_was_cached is True
+        assert tool.call({"value": "cached"}).output == "cached"
+    # The stat index finds the artifact without reading or hashing the component.
+    assert second.cache.lookup(echo_path, shared_engine(EngineSettings())) is not None
+
+
+def test_changed_component_is_not_served_from_the_cache(tmp_path: Path, echo_path: Path) -> None:
+    copy = tmp_path / "tool.wat"
+    copy.write_text(echo_path.read_text())
+    with ToolRunner(cache_dir=tmp_path / "cache") as runner:
+        runner.load(copy)
+        copy.write_text(component_wat(Spec(description="Repeats the given value")))
+        tool = runner.load(copy)
+        assert runner.last_load_was_cached is False
+        assert tool.metadata.description == "Repeats the given value"
+        copy.write_text(echo_path.read_text())  # same content again, new stat: a content hit
+        assert runner.load(copy).metadata.description == "Echos the passed in value"
+        assert runner.last_load_was_cached is True
+
+
+def test_other_engine_settings_get_their_own_artifact(tmp_path: Path, echo_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with ToolRunner(cache_dir=cache) as runner:
+        runner.load(echo_path)
+        runner.load(echo_path, policy=Policy(limits=Limits(fuel=1_000_000)))
+        assert runner.last_load_was_cached is False
+    assert len(list(cache.glob("*.cwasm"))) == 2
+
+
+def test_corrupt_artifact_is_replaced(tmp_path: Path, echo_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with ToolRunner(cache_dir=cache) as runner:
+        runner.load(echo_path)
+    (artifact,) = cache.glob("*.cwasm")
+    artifact.write_bytes(b"not an artifact at all")
+    with ToolRunner(cache_dir=cache) as runner:
+        assert runner.load(echo_path).call({"value": "ok"}).ok
+        assert runner.last_load_was_cached is False
+    assert artifact.read_bytes().startswith(b"\x7fELF")
+
+
+def test_unwritable_cache_is_skipped(tmp_path: Path, echo_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory should be")
+    with ToolRunner(cache_dir=blocker / "cache") as runner:
+        assert runner.load(echo_path).call({"value": "fine"}).output == "fine"
+
+
+def test_cache_can_be_turned_off(tmp_path: Path, echo_path: Path) -> None:
+    with ToolRunner(cache=False) as runner:
+        runner.load(echo_path)
+        runner.load(echo_path)
+        assert runner.last_load_was_cached is False
+        assert runner.cache.directory is None

@@ -1,0 +1,103 @@
+"""The sandbox policy: defaults deny everything; files and flags are validated with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tool_runner import DirGrant, Limits, Policy, PolicyError
+from tool_runner.policy import parse_env
+
+
+def test_default_policy_grants_nothing() -> None:
+    policy = Policy()
+    assert (policy.env, policy.env_values, policy.dirs, policy.http_hosts) == ((), {}, (), ())
+    assert policy.inherit_stdio is False and policy.reuse_instance is False
+    assert policy.limits == Limits(timeout_s=10.0, memory_mib=256, max_output_bytes=1024 * 1024)
+    assert policy.environment({"HOME": "/root", "PATH": "/bin"}) == []
+
+
+def test_toml_and_json_files(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    toml = tmp_path / "policy.toml"
+    toml.write_text(
+        f"""
+env = ["LANG"]
+http_hosts = ["Example.COM", "localhost:8080"]
+[env_values]
+MODE = "test"
+[[dirs]]
+host = "{workspace}"
+writable = true
+[limits]
+timeout_s = 2.5
+[tool_limits.Echo]
+memory_mib = 32
+"""
+    )
+    policy = Policy.from_file(toml)
+    assert policy.http_hosts == ("example.com", "localhost:8080")
+    assert policy.dirs == (DirGrant(host=tmp_path / "ws", guest="/workspace", writable=True),)
+    assert policy.limits_for("Echo").memory_mib == 32
+    assert policy.limits_for("Other").timeout_s == 2.5
+    assert policy.environment({"LANG": "C", "HOME": "/root"}) == [("LANG", "C"), ("MODE", "test")]
+    json_file = tmp_path / "policy.json"
+    json_file.write_text(policy.model_dump_json())
+    assert Policy.from_file(json_file) == policy
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("p.toml", "limits = [", "cannot parse policy"),
+        ("p.json", "{", "cannot parse policy"),
+        ("p.json", "[1]", "expected a table/object at the top level"),
+        ("p.toml", "network = true", "network: Extra inputs are not permitted"),
+        ("p.toml", "[limits]\ntimeout_s = -1", "limits.timeout_s: Input should be greater than 0"),
+        ("p.toml", 'env = ["A=B"]', "invalid environment variable name 'A=B'"),
+        ("p.toml", 'http_hosts = ["http://x.com"]', "invalid host 'http://x.com'"),
+        ("p.toml", '[[dirs]]\nhost = "/definitely/missing"', "is not a directory"),
+    ],
+)
+def test_bad_policy_files_fail_with_one_line(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(PolicyError) as info:
+        Policy.from_file(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_policy_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="cannot read policy"):
+        Policy.from_file(tmp_path / "nope.toml")
+
+
+def test_dir_grant_specs(tmp_path: Path) -> None:
+    assert DirGrant.parse(str(tmp_path)) == DirGrant(host=tmp_path)
+    assert DirGrant.parse(f"{tmp_path}:/data:rw") == DirGrant(
+        host=tmp_path, guest="/data", writable=True
+    )
+    assert DirGrant.parse(f"{tmp_path}:ro").writable is False
+    assert DirGrant.parse(f"{tmp_path}:data").guest == "/data"
+    for bad in (":/x", f"{tmp_path}:/a:/b", f"{tmp_path / 'missing'}"):
+        with pytest.raises(PolicyError, match="invalid directory grant"):
+            DirGrant.parse(bad)
+
+
+def test_env_specs() -> None:
+    assert parse_env("HOME") == ("HOME", None)
+    assert parse_env("A=b=c") == ("A", "b=c")
+    assert parse_env("EMPTY=") == ("EMPTY", "")
+    with pytest.raises(PolicyError, match="invalid environment variable"):
+        parse_env("1BAD")
+
+
+def test_updated_validates(tmp_path: Path) -> None:
+    assert Policy().updated(http_hosts=["a.org"]).http_hosts == ("a.org",)
+    with pytest.raises(PolicyError, match="invalid policy: limits.memory_mib"):
+        Policy().updated(limits={"memory_mib": 0})
