@@ -197,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def local_server() -> Iterator[str]:
     server = HTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"127.0.0.1:{server.server_address[1]}"

@@ -1,0 +1,132 @@
+"""Per-call cost of the tool sandbox, against two baselines measured in the same run.
+
+Prints, for a small component (the C echo, or a WAT echo when components/ is not built) and a
+componentize-py component (the calculator): cold load (no cache), cached load, fresh sandbox +
+call, and warm call (one reused instance); and the baselines: a direct in-process Python call
+(the floor) and the same echo as a fresh Python subprocess (what process isolation costs).
+
+    .venv/bin/python bench/bench_runner.py [--calls N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tool_runner import Policy, ToolRunner
+
+REPO = Path(__file__).resolve().parent.parent
+COMPONENTS = REPO / "components"
+
+
+def median_ms(run: Callable[[], object], repeat: int, inner: int = 1) -> float:
+    """Median over `repeat` samples of the mean time of `inner` back-to-back runs, in ms."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(inner):
+            run()
+        samples.append((time.perf_counter() - start) * 1000 / inner)
+    return statistics.median(samples)
+
+
+def small_component(workdir: Path) -> tuple[Path, dict[str, str]]:
+    """The C echo component, or a generated WAT echo when it is not built."""
+    built = COMPONENTS / "echo-tool-component.wasm"
+    if built.is_file():
+        return built, {"value": "Hello"}
+    sys.path.insert(0, str(REPO / "tests" / "tool_runner"))
+    from wat_components import Spec, component_wat
+
+    path = workdir / "echo.wat"
+    path.write_text(component_wat(Spec()))
+    return path, {"value": "Hello"}
+
+
+def measure_component(
+    path: Path, args: dict[str, str], calls: int, cold_repeat: int, workdir: Path
+) -> dict[str, float]:
+    """Cold load, cached load, fresh call and warm call for one component, in ms."""
+    cold = median_ms(lambda: ToolRunner(cache=False).load(path), cold_repeat)
+    cache = workdir / f"cache-{path.stem}"
+    ToolRunner(cache_dir=cache).load(path)
+    cached = median_ms(lambda: ToolRunner(cache_dir=cache).load(path), max(5, calls // 100))
+    tool = ToolRunner(cache_dir=cache).load(path)
+    first = tool.call(args)
+    if not first.ok:
+        raise SystemExit(f"{path.name}: {first.kind.value}: {first.error}")
+    fresh = median_ms(lambda: tool.call(args), calls)
+    warm_tool = ToolRunner(policy=Policy(reuse_instance=True), cache_dir=cache).load(path)
+    warm_tool.call(args)
+    warm = median_ms(lambda: warm_tool.call(args), calls)
+    return {"cold_load": cold, "cached_load": cached, "fresh_call": fresh, "warm_call": warm}
+
+
+def baselines(calls: int) -> dict[str, float]:
+    """The direct Python call and the fresh-subprocess echo, in ms."""
+
+    def echo(value: str) -> str:
+        return value
+
+    direct = median_ms(lambda: echo("Hello"), max(calls // 10, 20), inner=1000)
+    command = [sys.executable, "-c", "import sys; print(sys.argv[1])", "Hello"]
+    subprocess.run(command, check=True, capture_output=True)
+    spawn = median_ms(
+        lambda: subprocess.run(command, check=True, capture_output=True), max(calls // 100, 10)
+    )
+    return {"python_call": direct, "python_subprocess": spawn}
+
+
+def main() -> None:
+    """Run the measurements and print them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000, help="calls per median (small tool)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    options = parser.parse_args()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        small, small_args = small_component(workdir)
+        results[f"small: {small.name}"] = measure_component(
+            small, small_args, options.calls, 5, workdir
+        )
+        calculator = COMPONENTS / "calculator-tool-component.wasm"
+        if calculator.is_file():
+            results[f"python: {calculator.name} ({calculator.stat().st_size / 1e6:.1f} MB)"] = (
+                measure_component(
+                    calculator, {"expression": "2**100"}, max(options.calls // 20, 20), 1, workdir
+                )
+            )
+    base = baselines(options.calls)
+    if options.json:
+        print(json.dumps({"components": results, "baselines": base}, indent=2))
+        return
+    _print(results, base)
+
+
+def _print(results: dict[str, dict[str, float]], base: dict[str, float]) -> None:
+    print(f"baseline  direct Python call       {base['python_call'] * 1000:10.3f} us")
+    print(f"baseline  fresh Python subprocess  {base['python_subprocess']:10.3f} ms")
+    for name, row in results.items():
+        print(f"\n{name}")
+        for key, label in (
+            ("cold_load", "cold load (no cache)"),
+            ("cached_load", "cached load"),
+            ("fresh_call", "fresh sandbox + call"),
+            ("warm_call", "warm call (reused instance)"),
+        ):
+            print(f"  {label:30} {row[key]:10.3f} ms")
+        ratio = base["python_subprocess"] / row["fresh_call"]
+        print(f"  fresh call vs subprocess: {ratio:.0f}x faster")
+        print(f"  fresh call vs direct call: {row['fresh_call'] / base['python_call']:.0f}x slower")
+
+
+if __name__ == "__main__":
+    main()
