@@ -1,0 +1,285 @@
+"""The llama.cpp chat backend: the only module that imports `llama_cpp`.
+
+    with load_backend(ModelSettings(path=...), SamplingSettings()) as backend:
+        completion = backend.complete(messages, on_token=print)
+
+Loading checks the file first (a missing, truncated or non-GGUF file raises `ModelFileError` with
+one line saying what to do) and keeps llama.cpp quiet unless `verbose`. Prompts are rendered with
+the model's own chat template (`agent.template`), tokenized here, and handed to llama.cpp as
+tokens, so the backend knows exactly how much of each prompt was already in the KV cache
+(`Completion.cached_tokens`). Grammars are validated before llama.cpp sees them: an invalid GBNF
+string would crash the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import llama_cpp
+import numpy as np
+from llama_cpp import llama_grammar
+
+from agent.config import ModelSettings, SamplingSettings
+from agent.errors import GrammarError, ModelError, ModelFileError
+from agent.events import Completion, FinishReason
+from agent.messages import ChatMessage
+from agent.template import CHATML_STOP, ChatTemplate
+
+GGUF_MAGIC = b"GGUF"
+_GGUF_HEADER = struct.Struct("<4sIQQ")  # magic, version, tensor count, metadata count
+_DOWNLOAD_HINT = "download it with `agent models download NAME` or pass -m path/to/model.gguf"
+
+
+@llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+def _discard_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    """llama.cpp's native log, when not verbose: dropped before it reaches stderr."""
+
+
+def set_native_logging(verbose: bool) -> None:
+    """Route llama.cpp's native log to stderr (`verbose`) or nowhere."""
+    if verbose:
+        from llama_cpp import _logger
+
+        llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+        _logger.set_verbose(True)
+    else:
+        llama_cpp.llama_log_set(_discard_log, ctypes.c_void_p(0))
+
+
+def gpu_offload_available() -> bool:
+    """Whether this llama.cpp build can offload layers to a GPU."""
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def check_gguf(path: Path) -> None:
+    """Raise ModelFileError unless `path` looks like a whole GGUF file."""
+    if not path.exists():
+        raise ModelFileError(str(path), f"no such file; {_DOWNLOAD_HINT}")
+    if not path.is_file():
+        raise ModelFileError(str(path), f"not a file; {_DOWNLOAD_HINT}")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(_GGUF_HEADER.size)
+    except OSError as exc:
+        raise ModelFileError(str(path), f"cannot read it ({exc.strerror or exc})") from exc
+    if len(header) < 4 or header[:4] != GGUF_MAGIC:
+        raise ModelFileError(
+            str(path), f"not a GGUF file (it does not start with 'GGUF'); {_DOWNLOAD_HINT}"
+        )
+    if len(header) < _GGUF_HEADER.size:
+        raise ModelFileError(str(path), f"the file is truncated; {_DOWNLOAD_HINT} again")
+    _, version, tensors, _ = _GGUF_HEADER.unpack(header)
+    if version not in (2, 3):
+        raise ModelFileError(str(path), f"unsupported GGUF version {version}")
+    if tensors == 0:
+        raise ModelFileError(str(path), "the GGUF file holds no tensors (vocabulary only?)")
+
+
+def load_backend(settings: ModelSettings, sampling: SamplingSettings | None = None) -> LlamaBackend:
+    """Load the model of `settings`; raises ModelFileError / ModelError with one line."""
+    check_gguf(settings.path)
+    set_native_logging(settings.verbose)
+    kwargs: dict[str, Any] = {
+        "n_ctx": settings.n_ctx,
+        "n_gpu_layers": settings.gpu_layers,
+        "n_batch": min(settings.batch, settings.n_ctx),
+        "verbose": settings.verbose,
+    }
+    if settings.threads is not None:
+        kwargs["n_threads"] = settings.threads
+        kwargs["n_threads_batch"] = settings.threads
+    if settings.seed is not None:
+        kwargs["seed"] = settings.seed
+    try:
+        llm = llama_cpp.Llama(model_path=str(settings.path), **kwargs)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelFileError(
+            str(settings.path),
+            "llama.cpp could not load it (truncated, corrupt, or an architecture this llama.cpp "
+            f"does not know); {_DOWNLOAD_HINT} again, or run with --verbose for llama.cpp's log",
+        ) from exc
+    if not settings.verbose:
+        set_native_logging(False)  # Llama() reset the Python-side log level
+    return LlamaBackend(llm, sampling or SamplingSettings(), model_path=settings.path)
+
+
+class _TokenCounter:
+    """A stopping criterion that never stops: it counts the sampled tokens."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        self.count += 1
+        return False
+
+
+class LlamaBackend:
+    """A loaded model that renders, evaluates and samples chat turns; `close()` frees it."""
+
+    def __init__(
+        self, llm: llama_cpp.Llama, sampling: SamplingSettings, *, model_path: Path
+    ) -> None:
+        self._llm = llm
+        self.model_path = model_path
+        self.sampling = sampling
+        metadata: dict[str, str] = dict(llm.metadata)
+        self.chat_template: str | None = metadata.get("tokenizer.chat_template") or None
+        self.model_name = metadata.get("general.name", "")
+        self._bos_text = self._token_text(llm.token_bos())
+        self.template = ChatTemplate(
+            self.chat_template,
+            bos_token=self._bos_text,
+            eos_token=self._token_text(llm.token_eos()),
+        )
+        self._stop = [CHATML_STOP] if self.template.is_fallback else []
+        self._grammars: dict[str, llama_grammar.LlamaGrammar] = {}
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return str(self._llm._model.token_get_text(token))
+
+    @property
+    def n_ctx(self) -> int:
+        """The context size in tokens."""
+        return int(self._llm.n_ctx())
+
+    def render(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt for `messages`, ending with the assistant's generation prompt."""
+        return self.template.render(messages)
+
+    def tokenize(self, prompt: str) -> list[int]:
+        """The tokens of a rendered prompt (BOS added once, special tokens recognised)."""
+        add_bos = not (self._bos_text and prompt.startswith(self._bos_text))
+        return list(self._llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def cached_prefix(self, tokens: Sequence[int]) -> int:
+        """How many leading `tokens` llama.cpp will take from the KV cache, not evaluate."""
+        evaluated = np.asarray(self._llm._input_ids)
+        n = min(len(evaluated), len(tokens))
+        if n == 0:
+            return 0
+        mismatch = np.flatnonzero(evaluated[:n] != np.asarray(tokens[:n], dtype=evaluated.dtype))
+        common = int(mismatch[0]) if mismatch.size else n
+        # a fully cached prompt still replays its last token to get fresh logits
+        return common - 1 if common == len(tokens) else common
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        grammar: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Completion:
+        """Generate the assistant's next turn, calling `on_token` with each piece of text."""
+        stream = self.stream(messages, grammar=grammar)
+        while True:
+            try:
+                piece = next(stream)
+            except StopIteration as done:
+                result: Completion = done.value
+                return result
+            if on_token is not None:
+                on_token(piece)
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, grammar: str | None = None
+    ) -> Generator[str, None, Completion]:
+        """Yield the assistant's next turn piece by piece; the generator returns the Completion."""
+        return (yield from self.stream_prompt(self.render(messages), grammar=grammar))
+
+    def stream_prompt(
+        self, prompt: str, *, grammar: str | None = None, max_tokens: int | None = None
+    ) -> Generator[str, None, Completion]:
+        """Like `stream`, for an already rendered prompt. Raises ModelError, GrammarError."""
+        tokens = self.tokenize(prompt)
+        if len(tokens) >= self.n_ctx:
+            raise ModelError(
+                f"the prompt ({len(tokens)} tokens) does not fit the context of {self.n_ctx} "
+                "tokens; raise --ctx or shorten the conversation"
+            )
+        compiled = self._grammar(grammar) if grammar is not None else None
+        cached = self.cached_prefix(tokens)
+        counter = _TokenCounter()
+        s = self.sampling
+        started = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        finish: FinishReason = "stop"
+        try:
+            chunks: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
+                tokens,
+                max_tokens=max_tokens or s.max_tokens,
+                temperature=s.temperature,
+                top_p=s.top_p,
+                top_k=s.top_k,
+                min_p=s.min_p,
+                repeat_penalty=s.repeat_penalty,
+                stop=self._stop,
+                stream=True,
+                grammar=compiled,
+                stopping_criteria=llama_cpp.StoppingCriteriaList([counter]),
+            )
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                if choice["text"]:
+                    if first is None:
+                        first = time.perf_counter()
+                    pieces.append(choice["text"])
+                    yield choice["text"]
+                if choice.get("finish_reason") == "length":
+                    finish = "length"
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"generation failed: {exc}") from exc
+        ended = time.perf_counter()
+        return Completion(
+            text="".join(pieces),
+            prompt=prompt,
+            prompt_tokens=len(tokens),
+            cached_tokens=cached,
+            # the last sample is the end-of-turn token, or one past the limit: not part of the text
+            completion_tokens=max(counter.count - 1, 0),
+            ttft_s=(first if first is not None else ended) - started,
+            total_s=ended - started,
+            finish_reason=finish,
+        )
+
+    def _grammar(self, gbnf: str) -> llama_grammar.LlamaGrammar:
+        compiled = self._grammars.get(gbnf)
+        if compiled is None:
+            validate_grammar(gbnf)
+            compiled = llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
+            self._grammars[gbnf] = compiled
+        return compiled
+
+    def close(self) -> None:
+        """Free the model and its context."""
+        self._grammars.clear()
+        self._llm.close()
+
+    def __enter__(self) -> LlamaBackend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def validate_grammar(gbnf: str) -> None:
+    """Raise GrammarError unless `gbnf` parses (llama.cpp would crash on it otherwise)."""
+    from agent.syntax import validate_gbnf
+
+    if not gbnf.strip():
+        raise GrammarError("empty grammar")
+    validate_gbnf(gbnf)

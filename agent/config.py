@@ -1,0 +1,209 @@
+"""Settings of an agent run, resolved once at the edge: defaults < config file < env < flags.
+
+    settings = resolve_settings(flags, config_file=path_or_none, environ=os.environ)
+
+The config file is TOML with the flags' names as keys (`max_steps = 8`, `temperature = 0.2`,
+`components = ["components/echo-tool-component.wasm"]`); an environment variable is the key in
+upper case after `LLM_AGENT_` (`LLM_AGENT_MAX_STEPS=8`; lists are comma-separated). Every
+problem raises `ConfigError` with one line that names where the bad value came from.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+ENV_PREFIX = "LLM_AGENT_"
+CONFIG_ENV = "LLM_AGENT_CONFIG"
+SyntaxChoice = Literal["auto", "directive", "hermes", "llama3", "mistral", "json"]
+ToolChoice = Literal["auto", "required"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelSettings(_Frozen):
+    """How to load a GGUF model. `gpu_layers=-1` offloads every layer when llama.cpp has a GPU."""
+
+    path: Path
+    n_ctx: int = Field(default=4096, ge=64)
+    gpu_layers: int = Field(default=-1, ge=-1)
+    threads: int | None = Field(default=None, ge=1)
+    batch: int = Field(default=512, ge=1)
+    seed: int | None = Field(default=None, ge=0)
+    verbose: bool = False
+
+
+class SamplingSettings(_Frozen):
+    """How each token is chosen, and how many a turn may produce."""
+
+    temperature: float = Field(default=0.2, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    top_k: int = Field(default=40, ge=0)
+    min_p: float = Field(default=0.05, ge=0, le=1)
+    repeat_penalty: float = Field(default=1.0, gt=0)
+    max_tokens: int = Field(default=512, ge=1)
+
+
+class LoopSettings(_Frozen):
+    """How the agent loop runs: call syntax, constrained decoding and the step limit.
+
+    `grammar=None` means the syntax's default: on for the directive syntax, off for the
+    model-native JSON syntaxes (which the model was trained on). `tool_choice="required"` makes the
+    first step a tool call (with a grammar, it cannot be anything else).
+    """
+
+    syntax: SyntaxChoice = "auto"
+    grammar: bool | None = None
+    tool_choice: ToolChoice = "auto"
+    max_steps: int = Field(default=5, ge=1, le=100)
+    preamble: str | None = None
+
+
+class AgentSettings(_Frozen):
+    """Every setting of `agent run` / `agent chat`, flat, with the flags' names."""
+
+    model: str = "phi-mini-instruct"
+    models_dir: Path | None = None
+    # model loading
+    ctx: int = Field(default=4096, ge=64)
+    gpu_layers: int = Field(default=-1, ge=-1)
+    threads: int | None = Field(default=None, ge=1)
+    seed: int | None = Field(default=None, ge=0)
+    # sampling
+    temperature: float = Field(default=0.2, ge=0)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    top_k: int = Field(default=40, ge=0)
+    min_p: float = Field(default=0.05, ge=0, le=1)
+    repeat_penalty: float = Field(default=1.0, gt=0)
+    max_tokens: int = Field(default=512, ge=1)
+    # loop
+    syntax: SyntaxChoice = "auto"
+    grammar: bool | None = None
+    tool_choice: ToolChoice = "auto"
+    max_steps: int = Field(default=5, ge=1, le=100)
+    system: str | None = None
+    # tools and their sandbox
+    components: tuple[Path, ...] = ()
+    tools_dir: Path = Path("components")
+    policy: Path | None = None
+    dirs: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    allow_hosts: tuple[str, ...] = ()
+    timeout: float | None = Field(default=None, gt=0)
+    memory: int | None = Field(default=None, ge=1)
+    verbose: bool = False
+
+    def model_settings(self, path: Path) -> ModelSettings:
+        """The loading settings for the resolved model file `path`."""
+        return ModelSettings(
+            path=path,
+            n_ctx=self.ctx,
+            gpu_layers=self.gpu_layers,
+            threads=self.threads,
+            seed=self.seed,
+            verbose=self.verbose,
+        )
+
+    def sampling(self) -> SamplingSettings:
+        """The sampling settings."""
+        return SamplingSettings(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            min_p=self.min_p,
+            repeat_penalty=self.repeat_penalty,
+            max_tokens=self.max_tokens,
+        )
+
+    def loop(self) -> LoopSettings:
+        """The loop settings."""
+        return LoopSettings(
+            syntax=self.syntax,
+            grammar=self.grammar,
+            tool_choice=self.tool_choice,
+            max_steps=self.max_steps,
+            preamble=self.system,
+        )
+
+
+_LIST_FIELDS = frozenset(
+    name
+    for name, field in AgentSettings.model_fields.items()
+    if str(field.annotation).startswith("tuple")
+)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in the TOML file at `path` (dashes in keys read as underscores)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+    table = data.get("agent", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"invalid config file {path}: [agent] must be a table")
+    return {key.replace("-", "_"): value for key, value in table.items()}
+
+
+def env_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as `LLM_AGENT_*` variables (lists comma-separated)."""
+    found: dict[str, Any] = {}
+    for name in AgentSettings.model_fields:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None or raw == "":
+            continue
+        found[name] = tuple(p for p in raw.split(",") if p) if name in _LIST_FIELDS else raw
+    return found
+
+
+def resolve_settings(
+    flags: Mapping[str, Any],
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AgentSettings:
+    """Merge defaults < config file < environment < flags (a flag set to None is "not given").
+
+    `config_file=None` falls back to `$LLM_AGENT_CONFIG` when set. Raises ConfigError.
+    """
+    environ = environ if environ is not None else {}
+    if config_file is None and environ.get(CONFIG_ENV):
+        config_file = Path(environ[CONFIG_ENV])
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if config_file is not None:
+        layers.append((f"config file {config_file}", read_config_file(config_file)))
+    layers.append(("environment", env_settings(environ)))
+    layers.append(("command line", {k: v for k, v in flags.items() if v is not None and v != ()}))
+    merged: dict[str, Any] = {}
+    for source, values in layers:
+        unknown = sorted(set(values) - set(AgentSettings.model_fields))
+        if unknown:
+            raise ConfigError(f"unknown setting {unknown[0]!r} in {source}")
+        _validate(values, source)  # alone first, so that an error names its layer
+        merged.update(values)
+    return _validate(merged, "settings")
+
+
+def _validate(values: dict[str, Any], source: str) -> AgentSettings:
+    try:
+        return AgentSettings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid {where} in {source}: {message}") from exc

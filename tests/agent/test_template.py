@@ -1,0 +1,129 @@
+"""Chat-template rendering: ChatML fallback, role adaptation, HF globals and filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.errors import TemplateError
+from agent.messages import ChatMessage, ToolCall
+from agent.template import CHATML_TEMPLATE, ChatTemplate
+
+# Phi-3-mini-4k-instruct's template: it silently drops system and tool messages.
+PHI3 = (
+    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') %}"
+    "{{'<|user|>' + '\n' + message['content'] + '<|end|>' + '\n' + '<|assistant|>' + '\n'}}"
+    "{% elif (message['role'] == 'assistant') %}{{message['content'] + '<|end|>' + '\n'}}"
+    "{% endif %}{% endfor %}"
+)
+
+# Mistral-style: refuses anything but alternating user/assistant.
+STRICT = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+    "{% endif %}"
+    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}"
+    "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}"
+    "{% endif %}{% endfor %}"
+)
+
+
+def msgs(*pairs: tuple[str, str]) -> list[ChatMessage]:
+    return [ChatMessage(role=role, content=content) for role, content in pairs]  # type: ignore[arg-type]
+
+
+def test_chatml_fallback_when_the_gguf_has_no_template() -> None:
+    template = ChatTemplate(None)
+    assert template.is_fallback and template.source == CHATML_TEMPLATE
+    text = template.render(msgs(("system", "S"), ("user", "U")))
+    assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n" + (
+        "<|im_start|>assistant\n"
+    )
+    assert template.supports_system and template.supports_tool_role
+
+
+def test_generation_prompt_can_be_left_out() -> None:
+    text = ChatTemplate(None).render(msgs(("user", "U")), add_generation_prompt=False)
+    assert not text.endswith("assistant\n")
+
+
+def test_system_merged_into_first_user_turn_when_the_template_drops_it() -> None:
+    template = ChatTemplate(PHI3, bos_token="<s>")
+    assert not template.supports_system
+    text = template.render(msgs(("system", "Use tools."), ("user", "Echo hi")))
+    assert text == "<s><|user|>\nUse tools.\n\nEcho hi<|end|>\n<|assistant|>\n"
+
+
+def test_tool_results_become_user_turns_when_the_template_has_no_tool_role() -> None:
+    template = ChatTemplate(PHI3, bos_token="<s>")
+    assert not template.supports_tool_role
+    conversation = [
+        *msgs(("user", "Echo hi"), ("assistant", "USE_TOOL: Echo, value=hi")),
+        ChatMessage(role="tool", content="Tool result: hi", tool_call_id="c1", name="Echo"),
+    ]
+    text = template.render(conversation)
+    assert text.endswith("<|user|>\nTool result: hi<|end|>\n<|assistant|>\n")
+
+
+def test_strict_alternation_is_repaired_by_merging_user_turns() -> None:
+    template = ChatTemplate(STRICT, bos_token="<s>", eos_token="</s>")
+    conversation = [
+        *msgs(("system", "S"), ("user", "U"), ("assistant", "A")),
+        ChatMessage(role="tool", content="R", tool_call_id="c1", name="Echo"),
+        ChatMessage(role="user", content="fix your call"),
+    ]
+    text = template.render(conversation)
+    assert text == "<s>[INST] S\n\nU [/INST]A</s>[INST] R\n\nfix your call [/INST]"
+
+
+def test_the_prompt_of_the_next_step_extends_the_previous_prompt() -> None:
+    template = ChatTemplate(None)
+    first = msgs(("system", "S"), ("user", "U"))
+    prompt = template.render(first)
+    generated = "USE_TOOL: Echo, value=hi"
+    call = ToolCall(id="c1", name="Echo", arguments={"value": "hi"})
+    after = [
+        *first,
+        ChatMessage(role="assistant", content=generated, tool_calls=(call,)),
+        ChatMessage(role="tool", content="hi", tool_call_id="c1", name="Echo"),
+    ]
+    assert template.render(after).startswith(prompt + generated)
+
+
+def test_tool_calls_without_content_are_passed_to_the_template() -> None:
+    source = (
+        "{% for m in messages %}{% if m.tool_calls %}{% for c in m.tool_calls %}"
+        "{{ c.function.name }}{{ c.function.arguments | tojson }}{% endfor %}"
+        "{% else %}{{ m.content }}{% endif %}{% endfor %}"
+    )
+    call = ToolCall(id="c1", name="Echo", arguments={"value": "héllo <b>"})
+    text = ChatTemplate(source).render([ChatMessage(role="assistant", tool_calls=(call,))])
+    assert text == 'Echo{"value": "héllo <b>"}'  # HF's tojson: no ASCII or HTML escaping
+
+
+def test_template_globals_and_tools_are_available() -> None:
+    source = (
+        "{{ strftime_now('%Y') | length }}|{{ tools | length }}|{{ tools[0].name }}"
+        "{% for m in messages %}{% if loop.index > 1 %}{% break %}{% endif %}{{ m.role }}"
+        "{% endfor %}"
+    )
+    text = ChatTemplate(source).render(msgs(("user", "a"), ("user", "b")), tools=[{"name": "Echo"}])
+    assert text == "4|1|Echouser"
+
+
+def test_raise_exception_becomes_a_template_error() -> None:
+    template = ChatTemplate("{{ raise_exception('no way') }}")
+    with pytest.raises(TemplateError, match="refused the conversation: no way"):
+        template.render(msgs(("user", "U")))
+
+
+def test_a_template_that_does_not_compile_is_a_template_error() -> None:
+    with pytest.raises(TemplateError, match="does not compile"):
+        ChatTemplate("{% for m in messages %}")
+
+
+def test_the_sandbox_blocks_attribute_tricks() -> None:
+    template = ChatTemplate("{{ messages.__class__.__mro__ }}")
+    with pytest.raises(TemplateError):
+        template.render(msgs(("user", "U")))
