@@ -200,7 +200,7 @@ def _transfer(
                         )
             break
         except DownloadError as exc:
-            failures = 0 if have > before else failures + 1
+            failures = 1 if have > before else failures + 1  # in a row, without progress
             if not exc.transient or failures > settings.retries:
                 raise DownloadError(ref.local_name, exc.reason, str(partial)) from exc
             time.sleep(settings.retry_wait_s)

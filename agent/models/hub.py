@@ -40,7 +40,7 @@ from agent.errors import (
 from agent.models.download import HubSettings, RemoteFile, RemoteStream
 from agent.models.registry import ModelRef
 
-_CHUNK = 1 << 20
+_CHUNK = 256 << 10  # what a cut connection can lose of what was already received
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
