@@ -4,6 +4,7 @@ on the same runner succeeds."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -224,3 +225,16 @@ def test_http_get_only_reaches_allowed_hosts(
     small = runner.load(hostile_path, policy=Policy(http_hosts=("127.0.0.1",), http_max_bytes=4))
     too_big = small.call({"mode": "http", "arg": f"http://{local_server}/page"})
     assert "larger than 4 bytes" in (too_big.error or "")
+
+
+def test_wasi_sockets_cannot_reach_the_network(hostile: Tool) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.05)
+        port = listener.getsockname()[1]
+        result = hostile.call({"mode": "net", "arg": str(port)})
+        assert result.kind is ResultKind.TOOL_ERROR
+        assert result.error in ("socket failed: error code 1", "connect failed: error code 1")
+        with pytest.raises(TimeoutError):
+            listener.accept()  # access-denied: nothing ever connected

@@ -36,6 +36,7 @@ MODES = {
     "gossip": "log `arg` through llm-agent:tool/host, then ok",
     "print": "print `arg` to stdout and to stderr, then ok(arg)",
     "http": "http-get `arg` through llm-agent:tool/host: ok(body) or err(message)",
+    "net": "TCP-connect to 127.0.0.1:`arg` with wasi:sockets: err(error code) or ok",
 }
 
 
@@ -132,6 +133,9 @@ _STRINGS = {
     "stdout_closed": "stdout refused the write",
     "oom": "memory allocation of 1048576 bytes failed\n",
     "unknown_mode": "unknown mode",
+    "socket_failed": "socket failed: error code ",
+    "connect_failed": "connect failed: error code ",
+    "connecting": "connecting",
 }
 
 
@@ -194,6 +198,10 @@ _MAIN = """
     (import "host" "drop-descriptor" (func $drop_fd (param i32)))
     (import "host" "log" (func $log (param i32 i32)))
     (import "host" "http-get" (func $http_get (param i32 i32 i32)))
+    (import "host" "instance-network" (func $instance_network (result i32)))
+    (import "host" "create-tcp-socket" (func $create_tcp (param i32 i32)))
+    (import "host" "start-connect" (func $start_connect
+      (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
     {data}
     {consts}
 
@@ -432,6 +440,29 @@ _MAIN = """
           (if (i32.load8_u (i32.const 128))
             (then (return (call $err (i32.load (i32.const 132)) (i32.load (i32.const 136))))))
           (return (call $ok (i32.load (i32.const 144)) (i32.load (i32.const 148))))))
+      ;; n: TCP connect to 127.0.0.1:<decimal port in arg>
+      (if (i32.eq (local.get $mode) (i32.const 110))
+        (then
+          (local.set $i (i32.const 0))
+          (local.set $fd (i32.const 0))
+          (block $d (loop $l
+            (br_if $d (i32.ge_u (local.get $i) (local.get $an)))
+            (local.set $fd (i32.add (i32.mul (local.get $fd) (i32.const 10))
+              (i32.sub (i32.load8_u (i32.add (local.get $ap) (local.get $i))) (i32.const 48))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $l)))
+          (call $create_tcp (i32.const 0) (i32.const 160))
+          (if (i32.load8_u (i32.const 160))
+            (then (return (call $err_code (global.get $s_socket_failed)
+              (global.get $n_socket_failed) (i32.load8_u (i32.const 164))))))
+          (call $start_connect (i32.load (i32.const 164)) (call $instance_network)
+            (i32.const 0) (local.get $fd) (i32.const 127) (i32.const 0) (i32.const 0)
+            (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+            (i32.const 0) (i32.const 176))
+          (if (i32.load8_u (i32.const 176))
+            (then (return (call $err_code (global.get $s_connect_failed)
+              (global.get $n_connect_failed) (i32.load8_u (i32.const 177))))))
+          (return (call $ok (global.get $s_connecting) (global.get $n_connecting)))))
       (call $err (global.get $s_unknown_mode) (global.get $n_unknown_mode)))
 
     (func (export "get-metadata") (result i32) (i32.const {meta}))
@@ -512,6 +543,55 @@ _IMPORTS = """
     (alias outer 1 $descriptor (type $d0))
     (export "descriptor" (type $d (eq $d0)))
     (export "get-directories" (func (result (list (tuple (own $d) string)))))))
+  (import "wasi:sockets/network@0.2.0" (instance $network
+    (export "network" (type $n (sub resource)))
+    (type $ec0 (enum "unknown" "access-denied" "not-supported" "invalid-argument" "out-of-memory"
+      "timeout" "concurrency-conflict" "not-in-progress" "would-block" "invalid-state"
+      "new-socket-limit" "address-not-bindable" "address-in-use" "remote-unreachable"
+      "connection-refused" "connection-reset" "connection-aborted" "datagram-too-large"
+      "name-unresolvable" "temporary-resolver-failure" "permanent-resolver-failure"))
+    (export "error-code" (type $ec (eq $ec0)))
+    (type $fam0 (enum "ipv4" "ipv6"))
+    (export "ip-address-family" (type $fam (eq $fam0)))
+    (type $v4a0 (tuple u8 u8 u8 u8))
+    (export "ipv4-address" (type $v4a (eq $v4a0)))
+    (type $v4s0 (record (field "port" u16) (field "address" $v4a)))
+    (export "ipv4-socket-address" (type $v4s (eq $v4s0)))
+    (type $v6a0 (tuple u16 u16 u16 u16 u16 u16 u16 u16))
+    (export "ipv6-address" (type $v6a (eq $v6a0)))
+    (type $v6s0 (record (field "port" u16) (field "flow-info" u32) (field "address" $v6a)
+      (field "scope-id" u32)))
+    (export "ipv6-socket-address" (type $v6s (eq $v6s0)))
+    (type $sa0 (variant (case "ipv4" $v4s) (case "ipv6" $v6s)))
+    (export "ip-socket-address" (type $sa (eq $sa0)))))
+  (alias export $network "network" (type $network-res))
+  (alias export $network "error-code" (type $net-error-code))
+  (alias export $network "ip-address-family" (type $ip-address-family))
+  (alias export $network "ip-socket-address" (type $ip-socket-address))
+  (import "wasi:sockets/instance-network@0.2.0" (instance $instance-network
+    (alias outer 1 $network-res (type $n0))
+    (export "network" (type $n (eq $n0)))
+    (export "instance-network" (func (result (own $n))))))
+  (import "wasi:sockets/tcp@0.2.0" (instance $tcp
+    (export "tcp-socket" (type $s (sub resource)))
+    (alias outer 1 $network-res (type $n0))
+    (export "network" (type $n (eq $n0)))
+    (alias outer 1 $ip-socket-address (type $sa0))
+    (export "ip-socket-address" (type $sa (eq $sa0)))
+    (alias outer 1 $net-error-code (type $ec0))
+    (export "error-code" (type $ec (eq $ec0)))
+    (export "[method]tcp-socket.start-connect" (func (param "self" (borrow $s))
+      (param "network" (borrow $n)) (param "remote-address" $sa) (result (result (error $ec)))))))
+  (alias export $tcp "tcp-socket" (type $tcp-socket))
+  (import "wasi:sockets/tcp-create-socket@0.2.0" (instance $tcp-create
+    (alias outer 1 $ip-address-family (type $fam0))
+    (export "ip-address-family" (type $fam (eq $fam0)))
+    (alias outer 1 $tcp-socket (type $s0))
+    (export "tcp-socket" (type $s (eq $s0)))
+    (alias outer 1 $net-error-code (type $ec0))
+    (export "error-code" (type $ec (eq $ec0)))
+    (export "create-tcp-socket" (func (param "address-family" $fam)
+      (result (result (own $s) (error $ec)))))))
   (import "llm-agent:tool/host@0.1.0" (instance $host
     (type $resp0 (record (field "status" u16) (field "headers" (list (tuple string string)))
       (field "body" (list u8))))
@@ -538,6 +618,10 @@ _LOWER = """
   (core func $log (canon lower (func $host "log") (memory $mem)))
   (core func $http_get
     (canon lower (func $host "http-get") (memory $mem) (realloc $realloc)))
+  (core func $instance_network (canon lower (func $instance-network "instance-network")))
+  (core func $create_tcp (canon lower (func $tcp-create "create-tcp-socket") (memory $mem)))
+  (core func $start_connect
+    (canon lower (func $tcp "[method]tcp-socket.start-connect") (memory $mem)))
   (core instance $host_funcs
     (export "get-environment" (func $get_env))
     (export "get-stdout" (func $get_stdout))
@@ -551,7 +635,10 @@ _LOWER = """
     (export "write-file" (func $fd_write))
     (export "drop-descriptor" (func $drop_fd))
     (export "log" (func $log))
-    (export "http-get" (func $http_get)))
+    (export "http-get" (func $http_get))
+    (export "instance-network" (func $instance_network))
+    (export "create-tcp-socket" (func $create_tcp))
+    (export "start-connect" (func $start_connect)))
 """
 
 _INSTANTIATE = """
