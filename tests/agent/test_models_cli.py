@@ -1,0 +1,178 @@
+"""`agent models ...` through click's CliRunner, against the local fake hub."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from fakehub import FakeHub
+
+from agent.cli import main
+from agent.cli.models import ProgressLine
+from agent.models import DownloadProgress
+
+PHI = "Phi-3-mini-4k-instruct-q4.gguf"
+AGENT = Path(sys.executable).with_name("agent")  # the installed console script
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[FakeHub]:
+    with FakeHub() as server:
+        server.add("microsoft/Phi-3-mini-4k-instruct-gguf", PHI, b"GGUF phi" * 1000)
+        server.add("tester/cli", "x.gguf", b"GGUF x")
+        yield server
+
+
+@pytest.fixture
+def invoke(hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Run `agent ...` in-process, talking to the fake hub, with a fresh models dir."""
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("LLM_AGENT_MODELS_DIR", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args))
+
+    return run
+
+
+def _one_line_error(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def test_list_shows_each_model_with_size_and_status(invoke: Invoke, tmp_path: Path) -> None:
+    (tmp_path / PHI).write_bytes(b"GGUF")
+
+    result = invoke("models", "list")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "SIZE", "CONTEXT", "SYNTAX", "LICENCE", "STATUS"]
+    phi = next(line for line in lines if line.startswith("phi-mini-instruct"))
+    assert "4 B" in phi and phi.endswith("downloaded")
+    qwen = next(line for line in lines if line.startswith("qwen2.5-7b-instruct"))
+    assert "4.7 GB" in qwen and qwen.endswith("missing")
+    assert f"models dir: {tmp_path}" in result.stdout
+
+
+def test_download_prints_the_path_and_is_idempotent(
+    invoke: Invoke, hub: FakeHub, tmp_path: Path
+) -> None:
+    first = invoke("models", "download", "phi-mini-instruct")
+    requests = len(hub.requests)
+    second = invoke("models", "download", "phi-mini-instruct")
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout.strip() == str(tmp_path / PHI)
+    assert first.stderr == ""  # not a terminal: no progress bar
+    assert second.stdout == first.stdout
+    assert len(hub.requests) == requests
+    assert invoke("models", "path", "phi-mini-instruct").stdout.strip() == str(tmp_path / PHI)
+
+
+def test_download_any_hub_file_into_an_explicit_dir(invoke: Invoke, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+
+    result = invoke("models", "download", "tester/cli/x.gguf", "--models-dir", str(elsewhere))
+
+    assert result.exit_code == 0, result.output
+    assert (elsewhere / "x.gguf").read_bytes() == b"GGUF x"
+
+
+def test_progress_can_be_forced_on(invoke: Invoke) -> None:
+    result = invoke("models", "download", "tester/cli/x.gguf", "--progress")
+
+    assert result.exit_code == 0, result.output
+    assert "x.gguf" in result.stderr and "100.0%" in result.stderr and "/s" in result.stderr
+
+
+def test_remove_then_path_fails_with_a_hint(invoke: Invoke, tmp_path: Path) -> None:
+    (tmp_path / PHI).write_bytes(b"GGUF")
+
+    removed = invoke("models", "remove", "phi-mini-instruct")
+    path = invoke("models", "path", "phi-mini-instruct")
+
+    assert removed.exit_code == 0 and removed.stdout.strip() == f"removed {tmp_path / PHI}"
+    assert "agent models download phi-mini-instruct" in _one_line_error(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("download", "no-such-model"), "unknown model 'no-such-model'"),
+        (("download", "tester/cli/absent.gguf"), "file absent.gguf in tester/cli not found"),
+        (("download", "nobody/nothing/x.gguf"), "repository nobody/nothing not found"),
+        (("remove", "qwen2.5-3b-instruct"), "is not downloaded"),
+        (("path", "llama-3.2-1b-instruct"), "is not downloaded"),
+    ],
+)
+def test_errors_are_one_line(invoke: Invoke, args: tuple[str, ...], expected: str) -> None:
+    assert expected in _one_line_error(invoke("models", *args))
+
+
+def test_offline_mode_fails_without_a_request(
+    invoke: Invoke, hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = len(hub.requests)
+
+    line = _one_line_error(invoke("models", "download", "phi-mini-instruct"))
+
+    assert "HF_HUB_OFFLINE" in line and "MODEL=path/to/file.gguf make run-agent" in line
+    assert len(hub.requests) == before
+
+
+def test_the_installed_command_fails_in_one_line_without_a_network(tmp_path: Path) -> None:
+    """What `make run-agent` shows when the default model is missing and the hub is unreachable."""
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": "http://127.0.0.1:9",  # the discard port: connection refused
+        "LLM_AGENT_MODELS_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [str(AGENT), "models", "download", "phi-mini-instruct"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: cannot reach the Hugging Face Hub (http://127.0.0.1:9")
+    assert result.stderr.rstrip().endswith("run with MODEL=path/to/file.gguf make run-agent")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_progress_line_shows_percent_size_speed_and_eta() -> None:
+    event = DownloadProgress(
+        filename="m.gguf", phase="download", done=600_000_000, total=2_400_000_000, resumed_from=0
+    )
+    line = ProgressLine.render(event, elapsed_s=20.0)
+    assert line == "m.gguf   25.0%  600.0 MB / 2.4 GB  30.0 MB/s  ETA 1:00"
+
+    out = io.StringIO()
+    bar = ProgressLine(out, interval_s=0)
+    bar(event)
+    bar.close()
+    assert out.getvalue().startswith("\rm.gguf") and out.getvalue().endswith("\n")
+
+
+def test_speed_counts_only_the_bytes_of_this_run() -> None:
+    event = DownloadProgress(
+        filename="m.gguf", phase="download", done=1_100_000, total=None, resumed_from=1_000_000
+    )
+    assert ProgressLine.render(event, elapsed_s=1.0) == "m.gguf  1.1 MB  100.0 KB/s"
