@@ -5,7 +5,8 @@ huggingface_hub reads (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`, `X-Linked-Size`
 `Content-Length`, `Accept-Ranges`), answers `Range: bytes=N-` with 206, and fails the way the
 hub does: 401 `RepoNotFound` for an unknown repository, 404 `EntryNotFound` / `RevisionNotFound`,
 401 `GatedRepo` without the right token. A hosted file can also cut the connection part-way,
-ignore ranges, advertise a checksum that its bytes do not match, or answer 500.
+ignore ranges, advertise a checksum that its bytes do not match, answer 500, or redirect to a
+"CDN" on another host name (`localhost` instead of `127.0.0.1`) as the real hub does for LFS files.
 
     with FakeHub() as hub:
         hub.add("owner/repo", "model.gguf", data)
@@ -39,6 +40,7 @@ class HostedFile:
     cuts: int = 0  # ...this many times, then the file is served whole
     honour_range: bool = True
     fail_status: int | None = None  # every GET answers this status
+    redirect: bool = False  # like the real hub: 302 to a CDN on another host (`localhost`)
 
     def __post_init__(self) -> None:
         self.sha256 = self.sha256 or hashlib.sha256(self.data).hexdigest()
@@ -129,6 +131,8 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
                     )
                 )
             parts = unquote(self.path.split("?", 1)[0]).lstrip("/").split("/")
+            if len(parts) >= 4 and parts[0] == "cdn":
+                return self._serve_cdn("/".join(parts[1:3]), "/".join(parts[3:]), body=body)
             if len(parts) < 5 or parts[2] != "resolve":
                 return self._error(404, "", "Not found")
             repo, revision, filename = "/".join(parts[:2]), parts[3], "/".join(parts[4:])
@@ -145,12 +149,35 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
                 return self._error(404, "RevisionNotFound", "Invalid rev id")
             if hosted is None:
                 return self._error(404, "EntryNotFound", "Entry not found")
+            if hosted.redirect:
+                return self._send_redirect(hosted, repo, filename)
             if body and hosted.fail_status is not None:
                 return self._error(hosted.fail_status, "", "Internal error")
             if body:
                 self._send_bytes(hosted)
             else:
                 self._send_head(hosted)
+
+        def _serve_cdn(self, repo: str, filename: str, *, body: bool) -> None:
+            with state.lock:
+                hosted = state.files.get((repo, filename))
+            if hosted is None:
+                return self._error(404, "", "Not found")
+            if body:
+                self._send_bytes(hosted)
+            else:
+                self._send_head(hosted)
+
+        def _send_redirect(self, hosted: HostedFile, repo: str, filename: str) -> None:
+            port = self.server.server_address[1]
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{port}/cdn/{repo}/{filename}?sig=x")
+            self.send_header("X-Repo-Commit", _COMMIT)
+            self.send_header("ETag", '"git-oid-of-the-lfs-pointer"')
+            self.send_header("X-Linked-Etag", f'"{hosted.sha256}"')
+            self.send_header("X-Linked-Size", str(hosted.size or len(hosted.data)))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _send_head(self, hosted: HostedFile) -> None:
             self.send_response(200)

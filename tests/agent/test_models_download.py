@@ -285,3 +285,21 @@ def test_a_partial_file_of_another_version_is_discarded(
 
     assert path.read_bytes() == b"GGUF new version"
     assert _only_file(tmp_path) == ["m.gguf"]
+
+
+def test_a_redirect_to_a_cdn_is_followed_without_the_token(
+    hub: FakeHub, repo: str, settings: HubSettings, blob: bytes, tmp_path: Path
+) -> None:
+    hub.add(repo, "cdn.gguf", blob, redirect=True, gated=True, cut_at=700_000, cuts=1)
+    with_token = settings.model_copy(update={"token": TOKEN})
+    with pytest.raises(DownloadError):
+        download_model(f"{repo}/cdn.gguf", models_dir=tmp_path, settings=with_token)
+
+    path = download_model(f"{repo}/cdn.gguf", models_dir=tmp_path, settings=with_token)
+
+    assert path.read_bytes() == blob
+    seen = [r for r in hub.requests if "cdn.gguf" in r.path]
+    cdn = [r for r in seen if r.path.startswith("/cdn/")]
+    assert [r.method for r in cdn] == ["GET", "GET"] and cdn[1].range is not None
+    assert all(r.authorization is None for r in cdn)
+    assert all(r.authorization == f"Bearer {TOKEN}" for r in seen if r not in cdn)
