@@ -1,0 +1,213 @@
+"""List, read and search text files inside the granted directory, for the Files tool.
+
+The runner mounts a granted directory at /workspace (the policy's convention); the tool sees
+nothing else. The sandbox enforces that by itself; the checks here exist to give the model a
+clear message (an escaping path, no grant at all) instead of a bare "not found".
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Iterator, Mapping
+
+from toolspec import Param, ToolError, ToolSpec, Usage, optional_int, required
+
+ROOT = "/workspace"
+OPS = ("list", "read", "search")
+MAX_READ_BYTES = 64 * 1024
+MAX_LIST_ENTRIES = 500
+MAX_MATCHES = 200
+MAX_SEARCH_FILES = 2_000
+MAX_SEARCH_FILE_BYTES = 1024 * 1024
+MAX_LINE_CHARS = 300
+
+SPEC = ToolSpec(
+    name="Files",
+    description=(
+        "Reads the files of the directory the user granted (and nothing else): op=list lists "
+        "a directory, op=read returns a text file (up to 64 KiB), op=search finds lines "
+        "containing a text (or matching a regular expression with regex=true) under a path. "
+        "Paths are relative to the granted directory"
+    ),
+    version="0.1.0",
+    params=(
+        Param("op", "One of: list, read, search"),
+        Param(
+            "path", "File or directory relative to the granted directory; default .", required=False
+        ),
+        Param("pattern", "For search: the text (or regular expression) to find", required=False),
+        Param("regex", "For search: treat pattern as a regular expression", "boolean", False),
+        Param("max_bytes", "For read: at most this many bytes (at most 65536)", "integer", False),
+    ),
+    usage=(
+        Usage("What files do I have?", "USE_TOOL: Files, op=list"),
+        Usage("Show me notes/todo.txt", "USE_TOOL: Files, op=read, path=notes/todo.txt"),
+        Usage(
+            "Which files mention 'invoice'?",
+            "USE_TOOL: Files, op=search, pattern=invoice",
+        ),
+        Usage(
+            "Find lines with a date like 2024-05-17 in the logs folder",
+            r'USE_TOOL: Files, op=search, path=logs, pattern="\d{4}-\d{2}-\d{2}", regex=true',
+        ),
+    ),
+)
+
+
+def resolve(path: str, root: str = ROOT) -> str:
+    """The absolute guest path for `path` (relative to `root`); ToolError if it escapes."""
+    if not os.path.isdir(root):
+        raise ToolError(
+            "no directory is granted to this tool: the user must grant one "
+            f"(mounted at {ROOT}) before files can be listed, read or searched"
+        )
+    text = path.strip() or "."
+    if "\x00" in text:
+        raise ToolError("the path contains a NUL character")
+    if text == ROOT or text.startswith(ROOT + "/"):  # the guest's own absolute form
+        text = text[len(ROOT) :].lstrip("/") or "."
+    joined = posixpath.normpath(posixpath.join(root, text))
+    if joined != root and not joined.startswith(root.rstrip("/") + "/"):
+        raise ToolError(
+            f"path {path!r} is outside the granted directory; use a path relative to it"
+        )
+    return joined
+
+
+def _relative(path: str, root: str) -> str:
+    return posixpath.relpath(path, root)
+
+
+def _stat(path: str, shown: str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise ToolError(f"{shown!r} does not exist") from None
+    except OSError as exc:
+        raise ToolError(f"cannot access {shown!r}: {exc.strerror or exc}") from None
+
+
+def list_dir(path: str, root: str) -> str:
+    """One line per entry: directories end in '/', files show their size."""
+    shown = _relative(path, root)
+    if not stat.S_ISDIR(_stat(path, shown).st_mode):
+        raise ToolError(f"{shown!r} is a file, not a directory; use op=read to read it")
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as exc:
+        raise ToolError(f"cannot list {shown!r}: {exc.strerror or exc}") from None
+    lines = []
+    for name in names[:MAX_LIST_ENTRIES]:
+        full = posixpath.join(path, name)
+        try:
+            info = os.stat(full)
+        except OSError:
+            lines.append(f"{name} (unreadable)")
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            lines.append(f"{name}/")
+        else:
+            lines.append(f"{name} ({info.st_size} bytes)")
+    count = f"{len(names)} entry" if len(names) == 1 else f"{len(names)} entries"
+    header = f"{shown}: {count}" if names else f"{shown}: empty directory"
+    if len(names) > MAX_LIST_ENTRIES:
+        lines.append(f"[{len(names) - MAX_LIST_ENTRIES} more entries not shown]")
+    return "\n".join([header, *lines])
+
+
+def read_file(path: str, root: str, limit: int) -> str:
+    """The text of a UTF-8 file, cut at `limit` bytes with a note saying so."""
+    shown = _relative(path, root)
+    info = _stat(path, shown)
+    if stat.S_ISDIR(info.st_mode):
+        raise ToolError(f"{shown!r} is a directory; use op=list to see what it holds")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ToolError(f"cannot read {shown!r}: {exc.strerror or exc}") from None
+    cut = len(data) > limit
+    data = data[:limit]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not cut or exc.start < len(data) - 3:  # not just a character split by the cut
+            raise ToolError(f"{shown!r} is not a UTF-8 text file") from None
+        text = data[: exc.start].decode("utf-8")
+    if cut:
+        text += f"\n[truncated: {shown} is {info.st_size} bytes; showed the first {limit}]"
+    return text
+
+
+def _walk(path: str) -> Iterator[str]:
+    if os.path.isfile(path):
+        yield path
+        return
+    for directory, subdirs, files in os.walk(path):
+        subdirs.sort()
+        for name in sorted(files):
+            yield posixpath.join(directory, name)
+
+
+def search(path: str, root: str, pattern: str, regex: bool) -> str:
+    """`relative/path:line: text` for each matching line, bounded in files and matches."""
+    shown = _relative(path, root)
+    _stat(path, shown)
+    if not pattern:
+        raise ToolError("search needs a pattern to look for")
+    try:
+        found = re.compile(pattern if regex else re.escape(pattern)).search
+    except re.error as exc:
+        raise ToolError(f"invalid regular expression {pattern!r}: {exc}") from None
+    matches: list[str] = []
+    scanned = 0
+    for file in _walk(path):
+        scanned += 1
+        if scanned > MAX_SEARCH_FILES or len(matches) >= MAX_MATCHES:
+            break
+        try:
+            if os.path.getsize(file) > MAX_SEARCH_FILE_BYTES:
+                continue
+            with open(file, "rb") as handle:
+                text = handle.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # unreadable and binary files are not text to search
+        for number, line in enumerate(text.splitlines(), start=1):
+            if found(line):
+                clipped = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
+                matches.append(f"{_relative(file, root)}:{number}: {clipped}")
+                if len(matches) >= MAX_MATCHES:
+                    break
+    kind = "regular expression" if regex else "text"
+    if not matches:
+        return f"no line under {shown!r} matches the {kind} {pattern!r}"
+    more = f"\n[stopped after {MAX_MATCHES} matches]" if len(matches) >= MAX_MATCHES else ""
+    return "\n".join(matches) + more
+
+
+def _flag(args: Mapping[str, str], name: str) -> bool:
+    raw = args.get(name, "false").strip().lower()
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no", ""):
+        return False
+    raise ToolError(f"parameter '{name}' must be true or false, got {raw!r}")
+
+
+def run(args: Mapping[str, str], root: str = ROOT) -> str:
+    """Carry out the requested `op` under `root`; ToolError with a one-line message."""
+    op = required(args, "op").strip().lower()
+    if op not in OPS:
+        raise ToolError(f"unknown op {args['op']!r}: use one of {', '.join(OPS)}")
+    path = resolve(args.get("path", "."), root)
+    if op == "list":
+        return list_dir(path, root)
+    if op == "read":
+        limit = optional_int(args, "max_bytes", MAX_READ_BYTES)
+        if limit <= 0:
+            raise ToolError("max_bytes must be a positive number of bytes")
+        return read_file(path, root, min(limit, MAX_READ_BYTES))
+    return search(path, root, args.get("pattern", ""), _flag(args, "regex"))
