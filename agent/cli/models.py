@@ -157,6 +157,8 @@ class ProgressLine:
             parts.append(f"{format_size(event.done)} / {format_size(event.total)}")
         else:
             parts.append(format_size(event.done))
+        if elapsed_s < 0.2:  # too early for a speed that means anything
+            return "  ".join(parts)
         parts.append(f"{format_size(int(speed))}/s")
         if event.total and speed > 0:
             remaining = int((event.total - event.done) / speed)

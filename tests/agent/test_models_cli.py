@@ -95,7 +95,8 @@ def test_progress_can_be_forced_on(invoke: Invoke) -> None:
     result = invoke("models", "download", "tester/cli/x.gguf", "--progress")
 
     assert result.exit_code == 0, result.output
-    assert "x.gguf" in result.stderr and "100.0%" in result.stderr and "/s" in result.stderr
+    assert "x.gguf  100.0%  6 B / 6 B" in result.stderr
+    assert "verifying sha256" in result.stderr and result.stderr.endswith("\n")
 
 
 def test_remove_then_path_fails_with_a_hint(invoke: Invoke, tmp_path: Path) -> None:
@@ -176,3 +177,8 @@ def test_speed_counts_only_the_bytes_of_this_run() -> None:
         filename="m.gguf", phase="download", done=1_100_000, total=None, resumed_from=1_000_000
     )
     assert ProgressLine.render(event, elapsed_s=1.0) == "m.gguf  1.1 MB  100.0 KB/s"
+
+
+def test_no_speed_is_shown_before_it_means_anything() -> None:
+    event = DownloadProgress(filename="m.gguf", phase="download", done=10, total=100)
+    assert ProgressLine.render(event, elapsed_s=0.01) == "m.gguf   10.0%  10 B / 100 B"
