@@ -1,0 +1,107 @@
+"""The call-syntax seam: what every syntax offers, the parse result, and the shared behaviour."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from agent.messages import ChatMessage, ToolCall
+from agent.syntax.prompt import signature
+from tool_runner.metadata import ToolMetadata
+
+ToolChoice = Literal["auto", "required"]
+
+
+class ParsedReply(BaseModel):
+    """A model reply split into plain text, well-formed calls and one error line per bad call."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    content: str = ""
+    calls: tuple[ToolCall, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+class CallSyntax(Protocol):
+    """One way for a model to write tool calls: teaching it, reading it, constraining it."""
+
+    @property
+    def name(self) -> str:
+        """The syntax's name, one of `agent.syntax.SYNTAXES`."""
+        ...
+
+    def system_prompt(self, tools: Sequence[ToolMetadata], *, preamble: str | None = None) -> str:
+        """The whole system prompt: role, each tool from its metadata, and how to call."""
+        ...
+
+    def parse(self, text: str, tools: Sequence[ToolMetadata]) -> ParsedReply:
+        """Split a reply into content, calls and errors; never raises."""
+        ...
+
+    def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
+        """The canonical text of `calls` in this syntax (what the grammar makes the model write)."""
+        ...
+
+    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+        """A validated GBNF grammar; "auto" also admits a plain answer, "required" only calls."""
+        ...
+
+    def assistant_message(self, reply_text: str, parsed: ParsedReply) -> ChatMessage:
+        """The assistant turn kept in history: the raw reply text plus the parsed calls."""
+        ...
+
+    def result_message(self, call: ToolCall, content: str, *, ok: bool) -> ChatMessage:
+        """A tool result fed back to the model as a `tool` message."""
+        ...
+
+    def feedback_message(self, errors: Sequence[str], tools: Sequence[ToolMetadata]) -> ChatMessage:
+        """A message telling the model what was wrong with its calls and which tools exist."""
+        ...
+
+
+def call_id(reply_text: str, index: int) -> str:
+    """A stable id for the `index`-th call of a reply: 9 alphanumerics, as Mistral requires."""
+    digest = hashlib.sha256(f"{index}\x00{reply_text}".encode("utf-8", "replace")).hexdigest()
+    return digest[:9]
+
+
+def snippet(text: str, limit: int = 80) -> str:
+    """`text` on one line, cut to `limit` characters, for error messages."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+class SyntaxBase:
+    """Behaviour shared by every syntax; subclasses set `name` and `call_form`."""
+
+    name: str = ""
+    call_form: str = ""  # a one-line template of a call, shown in feedback
+
+    def assistant_message(self, reply_text: str, parsed: ParsedReply) -> ChatMessage:
+        """The assistant turn kept in history; content is the raw text so prefixes stay shared."""
+        return ChatMessage(role="assistant", content=reply_text, tool_calls=parsed.calls)
+
+    def result_message(self, call: ToolCall, content: str, *, ok: bool) -> ChatMessage:
+        """A `tool` message answering `call`; failures start with "Error:"."""
+        return ChatMessage(
+            role="tool",
+            content=content if ok else f"Error: {content}",
+            tool_call_id=call.id,
+            name=call.name,
+        )
+
+    def feedback_message(self, errors: Sequence[str], tools: Sequence[ToolMetadata]) -> ChatMessage:
+        """A user message naming each problem, the available tools and the call form."""
+        problems = "\n".join(f"- {error}" for error in errors) or "- the call could not be read"
+        available = ", ".join(signature(tool) for tool in tools) or "none"
+        return ChatMessage(
+            role="user",
+            content=(
+                f"Your tool call could not be used:\n{problems}\n"
+                f"Available tools: {available}.\n"
+                f"Write each call exactly as {self.call_form}, or answer in plain text."
+            ),
+        )

@@ -1,0 +1,30 @@
+"""Choosing a call syntax from a model's chat template (its Jinja source)."""
+
+from __future__ import annotations
+
+import re
+
+_TOOLS_VARIABLE = re.compile(r"\btools\b|\btool_calls\b")
+
+
+def detect_syntax(chat_template: str | None) -> str:
+    """The call syntax a chat template was trained with.
+
+    "hermes" when it writes `<tool_call>` (Qwen 2.5, Hermes), "mistral" for `[TOOL_CALLS]`,
+    "llama3" for Llama 3.1+ templates (`<|python_tag|>`, `ipython` with `"parameters"`), "json"
+    for other templates that use `tools`, and "directive" for templates without tools (Phi-3)
+    or no template at all.
+    """
+    if not chat_template or not chat_template.strip():
+        return "directive"
+    if "<tool_call>" in chat_template:
+        return "hermes"
+    if "[TOOL_CALLS]" in chat_template:
+        return "mistral"
+    if "<|python_tag|>" in chat_template or (
+        "ipython" in chat_template and "parameters" in chat_template
+    ):
+        return "llama3"
+    if _TOOLS_VARIABLE.search(chat_template):
+        return "json"
+    return "directive"

@@ -1,0 +1,113 @@
+"""The directive call syntax (`USE_TOOL: Echo, value=...`), for models whose chat template knows
+no tools (Phi-3, and any template-less GGUF). The reading rules are in `directive_parser`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.errors import GrammarError
+from agent.messages import ChatMessage, ToolCall
+from agent.syntax.base import ParsedReply, SyntaxBase, ToolChoice
+from agent.syntax.directive_parser import (
+    MARKER,
+    example_calls,
+    parse_directive,
+    render_call,
+    render_directive,
+)
+from agent.syntax.grammar import (
+    MAX_CALLS,
+    MAX_STRING_CHARS,
+    GrammarBuilder,
+    canonical_params,
+    free_text,
+    json_string,
+    literal,
+    repeated_calls,
+    rule_name,
+    typed_value,
+)
+from agent.syntax.prompt import describe_tools, with_preamble
+from tool_runner.metadata import ToolMetadata
+
+_HOW_TO_CALL = f"""\
+To use a tool, reply with one line per call and nothing else:
+{MARKER}: <tool name>, <parameter>=<value>, <parameter>=<value>
+Give every required parameter and leave out optional ones you do not need. Write the complete \
+value: it runs to the end of the line or to the next ", <parameter>=". Put a value in double \
+quotes, with JSON escapes, when it contains a comma, a double quote or a line break: \
+text="one, \\"two\\"". For several calls write several lines.
+Each result comes back in a message starting with "Result of <tool name>:". Then answer the \
+user in plain text, without {MARKER}. When no tool is needed, answer directly."""
+
+
+class DirectiveSyntax(SyntaxBase):
+    """`USE_TOOL: Name, param=value, ...`, one call per line (the seed's syntax, done right)."""
+
+    name = "directive"
+    call_form = f'"{MARKER}: <tool name>, <parameter>=<value>, ..." on its own line'
+
+    def system_prompt(self, tools: Sequence[ToolMetadata], *, preamble: str | None = None) -> str:
+        """Preamble, each tool with its parameters and examples, and the directive rules."""
+        if not tools:
+            return with_preamble(preamble)
+        described = describe_tools(tools, _example)
+        return with_preamble(preamble, "You can use these tools:\n\n" + described, _HOW_TO_CALL)
+
+    def parse(self, text: str, tools: Sequence[ToolMetadata]) -> ParsedReply:
+        """Read calls per the rules in `directive_parser`; never raises."""
+        return parse_directive(text, tools)
+
+    def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
+        """The canonical lines of `calls`."""
+        return render_directive(calls, tools)
+
+    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+        """Calls in canonical form for the known tools only, one per line, at most MAX_CALLS; in
+        "auto" mode a plain-text answer (containing no USE_TOOL) may come instead or first."""
+        b = GrammarBuilder()
+        if not tools:
+            if tool_choice == "required":
+                raise GrammarError("cannot require a tool call: no tools are available")
+            b.rule("root", f"[ \\n]? {free_text(b, forbidden=MARKER)}")
+            return b.build()
+        string = _directive_string(b)
+        alternatives = []
+        for index, tool in enumerate(tools):
+            args = []
+            for param in canonical_params(tool):
+                value = typed_value(b, param.type, string_rule=string)
+                member = f"{literal(', ' + param.name + '=')} {value}"
+                args.append(member if param.required else f"({member})?")
+            body = " ".join([literal(tool.name), *args])
+            alternatives.append(b.rule(rule_name("call", index), body))
+        b.rule("call", f"{literal(MARKER + ': ')} ({' | '.join(alternatives)})")
+        calls = repeated_calls(b, "call", "\n", max_calls=MAX_CALLS)
+        if tool_choice == "required":
+            b.rule("root", f"[ \\n]? {calls}")
+        else:
+            text = free_text(b, forbidden=MARKER)
+            b.rule("root", f"[ \\n]? ({calls} | {text} ([ \\n] {calls})?)")
+        return b.build()
+
+    def result_message(self, call: ToolCall, content: str, *, ok: bool) -> ChatMessage:
+        """A `tool` message that also reads well when a tool-less template shows it as text."""
+        text = f"Result of {call.name}: {content}" if ok else f"Error from {call.name}: {content}"
+        return ChatMessage(role="tool", content=text, tool_call_id=call.id, name=call.name)
+
+
+def _directive_string(b: GrammarBuilder) -> str:
+    """A string value: a JSON string, or a bare run of text with no comma or double quote."""
+    quoted = json_string(b)
+    first = r"[^\x00-\x20\x7F\"',]"
+    rest = f'[^\\x00-\\x1F\\x7F",]{{0,{MAX_STRING_CHARS - 1}}}'
+    bare = b.rule("bare-string", f"{first} {rest}")
+    return b.rule("directive-string", f"{quoted} | {bare}")
+
+
+def _example(tool: ToolMetadata, assistant_text: str) -> str | None:
+    """A usage example in canonical directive form (as written when it cannot be read)."""
+    calls = example_calls(tool, assistant_text)
+    if calls is None:
+        return assistant_text.strip()
+    return "\n".join(render_call(call, tool) for call in calls)

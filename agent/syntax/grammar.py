@@ -1,0 +1,191 @@
+"""Building blocks for the GBNF grammars of every call syntax.
+
+Every free part a call can contain is bounded (strings up to `MAX_STRING_CHARS` characters,
+numbers up to a fixed count of digits, at most `MAX_CALLS` calls in a reply), so that even a
+random-weights model reaches the end of the grammar. Only the plain-text answer of "auto" mode is
+unbounded: a real model ends it, `max_tokens` ends a random one. JSON strings are written here
+rather than taken from llama-cpp-python's converter, which lets raw control characters in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from agent.syntax.gbnf import validate_gbnf
+from tool_runner.metadata import ParamType, ToolMetadata, ToolParam
+
+MAX_CALLS = 4
+MAX_STRING_CHARS = 256
+_MAX_INT_DIGITS = 16  # repr(float) writes up to 17 significant digits: 16 + 1 fraction digit
+_MAX_FRACTION_DIGITS = 17
+_WHITESPACE = " \t\r\n"
+
+
+class GrammarBuilder:
+    """Collects named GBNF rules and renders them, `root` first, validated."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, str] = {}
+
+    def rule(self, name: str, body: str) -> str:
+        """Define `name ::= body` once (a second identical definition is a no-op); returns name."""
+        known = self._rules.get(name)
+        if known is not None and known != body:
+            raise ValueError(f"GBNF rule {name!r} defined twice with different bodies")
+        self._rules[name] = body
+        return name
+
+    def build(self) -> str:
+        """The grammar text; raises GrammarError when it would not pass llama.cpp's parser."""
+        names = sorted(self._rules, key=lambda n: n != "root")
+        text = "".join(f"{name} ::= {self._rules[name]}\n" for name in names)
+        validate_gbnf(text)
+        return text
+
+
+def literal(text: str) -> str:
+    """`text` as a GBNF string literal."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def char_class(chars: Iterable[str], *, negate: bool = False, extra: str = "") -> str:
+    """A character class of `chars` (each escaped), plus `extra`: raw class syntax."""
+    body = "".join(ch if ch.isalnum() and ch.isascii() else _class_escape(ch) for ch in chars)
+    return "[" + ("^" if negate else "") + body + extra + "]"
+
+
+def _class_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFF:
+        return f"\\x{code:02X}"
+    return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
+
+
+def json_string(b: GrammarBuilder) -> str:
+    """A JSON string of at most MAX_STRING_CHARS characters, no raw control characters."""
+    b.rule("json-char", r'[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})')
+    return b.rule("json-string", f'"\\"" json-char{{0,{MAX_STRING_CHARS}}} "\\""')
+
+
+def integer(b: GrammarBuilder) -> str:
+    """A JSON integer of at most 16 digits (no leading zeros)."""
+    return b.rule("integer", f'"-"? ("0" | [1-9] [0-9]{{0,{_MAX_INT_DIGITS - 1}}})')
+
+
+def number(b: GrammarBuilder) -> str:
+    """A JSON number with bounded digits (the form Python's repr(float) writes fits)."""
+    whole = integer(b)
+    fraction = f'("." [0-9]{{1,{_MAX_FRACTION_DIGITS}}})?'
+    return b.rule("number", f"{whole} {fraction} ([eE] [-+]? [0-9]{{1,3}})?")
+
+
+def boolean(b: GrammarBuilder) -> str:
+    """`true` or `false`."""
+    return b.rule("boolean", '"true" | "false"')
+
+
+def typed_value(b: GrammarBuilder, kind: ParamType, *, string_rule: str) -> str:
+    """The rule for one value of type `kind`; strings use `string_rule` (format specific)."""
+    if kind == "string":
+        return string_rule
+    if kind == "integer":
+        return integer(b)
+    if kind == "number":
+        return number(b)
+    return boolean(b)
+
+
+def canonical_params(tool: ToolMetadata) -> tuple[ToolParam, ...]:
+    """The canonical argument order every syntax writes: required params, then optional ones."""
+    return tuple(p for p in tool.params if p.required) + tuple(
+        p for p in tool.params if not p.required
+    )
+
+
+def rule_name(prefix: str, index: int) -> str:
+    """A GBNF-safe rule name for the `index`-th item (tool names may hold any character)."""
+    return f"{prefix}-{index}"
+
+
+def repeated_calls(b: GrammarBuilder, call_rule: str, separator: str, *, max_calls: int) -> str:
+    """`call (separator call){0,max_calls-1}` as rule `calls`."""
+    if max_calls <= 1:
+        return b.rule("calls", call_rule)
+    more = f"({literal(separator)} {call_rule}){{0,{max_calls - 1}}}"
+    return b.rule("calls", f"{call_rule} {more}")
+
+
+def free_text(b: GrammarBuilder, *, forbidden: str, first_not: str = "") -> str:
+    """Unbounded plain text (`text` rule, possibly empty) that never contains `forbidden` (when
+    given) and whose first character is neither whitespace nor one of `first_not`.
+
+    Built as the string-matching automaton of `forbidden` (KMP): state i means the text ends with
+    the first i characters of `forbidden`; the character that would complete it has no
+    transition, and every character not listed goes back to state 0.
+    """
+    excluded_first = set(_WHITESPACE + first_not)
+    if not forbidden:
+        return b.rule("text", f'{char_class(sorted(excluded_first), negate=True)} .* | ""')
+    states = len(forbidden)
+    for state in range(-1, states):  # -1: before the first character
+        source = max(state, 0)
+        special = sorted(ch for ch in set(forbidden) if _next_state(forbidden, source, ch) != 0)
+        skip = excluded_first if state < 0 else set()
+        alternatives = [
+            f"{literal(ch)} {rule_name('text-state', target)}"
+            for ch in special
+            if ch not in skip and (target := _next_state(forbidden, source, ch)) < states
+        ]
+        other = char_class(sorted(set(special) | skip), negate=True)
+        alternatives.append(f"{other} {rule_name('text-state', 0)}")
+        alternatives.append('""')  # the text may end in any state
+        b.rule("text" if state < 0 else rule_name("text-state", state), " | ".join(alternatives))
+    return "text"
+
+
+def _next_state(pattern: str, state: int, ch: str) -> int:
+    """The longest prefix of `pattern` that is a suffix of `pattern[:state] + ch`."""
+    seen = pattern[:state] + ch
+    for length in range(min(len(seen), len(pattern)), 0, -1):
+        if seen.endswith(pattern[:length]):
+            return length
+    return 0
+
+
+def object_members(
+    b: GrammarBuilder,
+    name: str,
+    params: Sequence[ToolParam],
+    member: dict[str, str],
+    *,
+    separator: str,
+) -> str:
+    """Rule `name` for the members of one call in canonical order: every required member, each
+    optional one at most once, `separator` between two; `member[p.name]` is a param's rule text."""
+    required = [member[p.name] for p in params if p.required]
+    optional = [member[p.name] for p in params if not p.required]
+    sep = literal(separator)
+    if required:
+        body = f" {sep} ".join(required) + "".join(f" ({sep} {m})?" for m in optional)
+        return b.rule(name, body)
+    if not optional:
+        return b.rule(name, '""')
+    starts = [
+        m + "".join(f" ({sep} {later})?" for later in optional[i + 1 :])
+        for i, m in enumerate(optional)
+    ]
+    return b.rule(name, "(" + " | ".join(starts) + ")?")

@@ -1,0 +1,316 @@
+"""The model-native JSON call syntaxes: Qwen 2.5 / Hermes, Llama 3.x, Mistral, and a generic one.
+
+Each writes calls as JSON objects (see `jsoncall`) and differs in how calls are marked:
+
+- hermes:  `<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`, one block per call.
+- llama3:  the whole reply is `{"name": ..., "parameters": {...}}` (an optional `<|python_tag|>`
+           before it is accepted); one call per reply, as Llama 3's templates require.
+- mistral: `[TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]`.
+- json:    the whole reply is one `{"tool": ..., "arguments": {...}}` object per line (a
+           ```json fence around them is accepted); for templates that know tools but none of
+           the above.
+
+Parsing is lenient (see `jsoncall`); the grammars admit only the canonical form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.errors import GrammarError
+from agent.messages import ToolCall
+from agent.syntax.base import ParsedReply, SyntaxBase, ToolChoice
+from agent.syntax.directive_parser import example_calls
+from agent.syntax.grammar import (
+    MAX_CALLS,
+    GrammarBuilder,
+    free_text,
+    literal,
+    repeated_calls,
+)
+from agent.syntax.jsoncall import (
+    JsonCallError,
+    call_object_rule,
+    call_objects,
+    calls_json,
+    decode_json,
+    is_call_object,
+    to_call,
+)
+from agent.syntax.prompt import describe_tools, function_specs, with_preamble
+from tool_runner.metadata import ToolMetadata
+
+_AFTER_RESULTS = (
+    "Each result comes back in a tool message. Then answer the user in plain text. When no "
+    "tool is needed, answer directly."
+)
+
+
+class _Collector:
+    """Accumulates the pieces of one reply while a syntax scans it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.content: list[str] = []
+        self.calls: list[ToolCall] = []
+        self.errors: list[str] = []
+
+    def add(self, value: object) -> None:
+        for item in call_objects(value):
+            try:
+                self.calls.append(to_call(item, reply_text=self.text, index=len(self.calls)))
+            except JsonCallError as exc:
+                self.errors.append(f"malformed call: {exc}")
+
+    def leading_json(self, pos: int, *, strict: bool) -> int:
+        """Read JSON calls from `pos` on (separated by spaces, `,` or `;`); returns where they end.
+
+        A JSON value that is not call-shaped ends the calls (it is content). Text that is not
+        JSON there is an error when `strict`, content otherwise.
+        """
+        while pos < len(self.text) and self.text[pos] in "{[":
+            try:
+                value, end = decode_json(self.text, pos)
+            except JsonCallError as exc:
+                if strict:
+                    self.errors.append(f"malformed call: {exc}")
+                    return len(self.text)
+                return pos
+            if not all(is_call_object(v) for v in call_objects(value)):
+                return pos
+            self.add(value)
+            pos = _skip(self.text, end, " \t\r\n,;")
+        return pos
+
+    def reply(self) -> ParsedReply:
+        content = "".join(self.content).strip()
+        return ParsedReply(content=content, calls=tuple(self.calls), errors=tuple(self.errors))
+
+
+def _skip(text: str, pos: int, chars: str) -> int:
+    while pos < len(text) and text[pos] in chars:
+        pos += 1
+    return pos
+
+
+def _strip_prefix(text: str, pos: int, prefixes: Sequence[str]) -> int:
+    for prefix in prefixes:
+        if text.startswith(prefix, pos):
+            return _skip(text, pos + len(prefix), " \t\r\n")
+    return pos
+
+
+class JsonSyntax(SyntaxBase):
+    """Generic JSON calls: the reply is `{"tool": "<name>", "arguments": {...}}`, one per line."""
+
+    name = "json"
+    name_key = "tool"
+    args_key = "arguments"
+    separator = "\n"
+    max_calls = MAX_CALLS
+    call_form = '{"tool": "<tool name>", "arguments": {...}} (the whole reply, one per line)'
+    _fences = ("```json", "```JSON", "```")
+
+    def system_prompt(self, tools: Sequence[ToolMetadata], *, preamble: str | None = None) -> str:
+        """Preamble, the tools as JSON signatures and as text with examples, and the call form."""
+        if not tools:
+            return with_preamble(preamble)
+        details = "Tool details and examples:\n\n" + describe_tools(tools, self._example)
+        return with_preamble(preamble, self._teach(tools), details, _AFTER_RESULTS)
+
+    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+        return (
+            "You can use these tools (JSON signatures, one per line):\n"
+            f"{function_specs(tools)}\n\n"
+            "To use a tool, reply with only a JSON object, one line per call, and nothing else:\n"
+            '{"tool": "<tool name>", "arguments": {"<parameter>": <value>, ...}}\n'
+            "Give every required parameter; leave out optional ones you do not need."
+        )
+
+    def _example(self, tool: ToolMetadata, assistant_text: str) -> str | None:
+        calls = example_calls(tool, assistant_text)
+        return None if calls is None else self.render(calls, [tool])
+
+    def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
+        """The canonical text of `calls`."""
+        objects = calls_json(calls, tools, name_key=self.name_key, args_key=self.args_key)
+        return self.separator.join(objects)
+
+    def parse(self, text: str, tools: Sequence[ToolMetadata]) -> ParsedReply:
+        """A reply that starts with JSON (after spaces and a fence) is calls; else content."""
+        collector = _Collector(text)
+        start = _strip_prefix(text, _skip(text, 0, " \t\r\n"), self._fences)
+        if start < len(text) and text[start] in "{[":
+            end = collector.leading_json(start, strict=True)
+            tail = text[end:]
+            collector.content.append(tail[3:] if tail.startswith("```") else tail)
+        else:
+            collector.content.append(text)
+        return collector.reply()
+
+    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+        """The canonical calls; in "auto" mode a plain answer may come instead."""
+        b = GrammarBuilder()
+        calls = self._calls_rule(b, tools, tool_choice)
+        if tool_choice == "required":
+            b.rule("root", f"[ \\n]? {calls}")
+        else:
+            text = free_text(b, forbidden="", first_not="{[<`")
+            b.rule("root", f"[ \\n]? ({calls} | {text})" if calls else f"[ \\n]? {text}")
+        return b.build()
+
+    def _calls_rule(self, b: GrammarBuilder, tools: Sequence[ToolMetadata], choice: str) -> str:
+        """Rule `calls` ("" when there are no tools and calls are optional)."""
+        if not tools:
+            if choice == "required":
+                raise GrammarError("cannot require a tool call: no tools are available")
+            return ""
+        obj = call_object_rule(b, tools, name_key=self.name_key, args_key=self.args_key)
+        return repeated_calls(b, obj, self.separator, max_calls=self.max_calls)
+
+
+class Llama3Syntax(JsonSyntax):
+    """Llama 3.1 / 3.2 JSON calls: the reply is `{"name": ..., "parameters": {...}}`."""
+
+    name = "llama3"
+    name_key = "name"
+    args_key = "parameters"
+    max_calls = 1
+    call_form = '{"name": "<function name>", "parameters": {...}} (the whole reply)'
+    _fences = ("<|python_tag|>", "```json", "```")
+
+    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+        return (
+            "You have access to the following functions. To call a function, respond with only "
+            'a JSON object of the form {"name": function name, "parameters": dictionary of '
+            "argument name and its value}, and nothing else. Do not use variables. Call one "
+            f"function at a time.\n\n{function_specs(tools)}"
+        )
+
+
+class HermesSyntax(JsonSyntax):
+    """Qwen 2.5 / Hermes calls: `<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`."""
+
+    name = "hermes"
+    name_key = "name"
+    args_key = "arguments"
+    call_form = '<tool_call>\n{"name": "<function name>", "arguments": {...}}\n</tool_call>'
+    open_tag = "<tool_call>"
+    close_tag = "</tool_call>"
+
+    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+        return (
+            "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+            "You are provided with function signatures within <tools></tools> XML tags:\n"
+            f"<tools>\n{function_specs(tools)}\n</tools>\n\n"
+            "For each function call, return a json object with function name and arguments "
+            "within <tool_call></tool_call> XML tags:\n"
+            '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n'
+            "</tool_call>"
+        )
+
+    def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
+        """One `<tool_call>` block per call."""
+        objects = calls_json(calls, tools, name_key=self.name_key, args_key=self.args_key)
+        return "\n".join(f"{self.open_tag}\n{obj}\n{self.close_tag}" for obj in objects)
+
+    def parse(self, text: str, tools: Sequence[ToolMetadata]) -> ParsedReply:
+        """Calls are the `<tool_call>` blocks; without any, a reply that is only a call object
+        counts too. Everything else is content."""
+        collector = _Collector(text)
+        pos = 0
+        while (opened := text.find(self.open_tag, pos)) >= 0:
+            collector.content.append(text[pos:opened])
+            body = _skip(text, opened + len(self.open_tag), " \t\r\n")
+            body = _strip_prefix(text, body, ("```json", "```"))
+            closed = text.find(self.close_tag, body)
+            known = (len(collector.calls), len(collector.errors))
+            collector.leading_json(body, strict=True)
+            if known == (len(collector.calls), len(collector.errors)):
+                collector.errors.append("malformed call: no call object in <tool_call>")
+            elif closed < 0 and len(collector.errors) > known[1]:
+                collector.errors[-1] += " (the <tool_call> block is not closed)"
+            pos = len(text) if closed < 0 else closed + len(self.close_tag)
+        if pos == 0:  # no block at all: a reply that is only call objects
+            pos = collector.leading_json(_skip(text, 0, " \t\r\n"), strict=False)
+            pos = pos if collector.calls else 0
+        collector.content.append(text[pos:])
+        return collector.reply()
+
+    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+        """Canonical blocks; in "auto" mode plain text may come instead or before them."""
+        if not tools:
+            return JsonSyntax.grammar(self, tools, tool_choice=tool_choice)
+        b = GrammarBuilder()
+        obj = call_object_rule(b, tools, name_key=self.name_key, args_key=self.args_key)
+        block = b.rule(
+            "call", f"{literal(self.open_tag + chr(10))} {obj} {literal(chr(10) + self.close_tag)}"
+        )
+        return _marked_root(
+            b,
+            repeated_calls(b, block, "\n", max_calls=MAX_CALLS),
+            tool_choice,
+            forbidden=self.open_tag,
+        )
+
+
+class MistralSyntax(JsonSyntax):
+    """Mistral calls: `[TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]`."""
+
+    name = "mistral"
+    name_key = "name"
+    args_key = "arguments"
+    marker = "[TOOL_CALLS]"
+    call_form = '[TOOL_CALLS][{"name": "<function name>", "arguments": {...}}]'
+
+    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+        return (
+            f"You can call these functions (JSON signatures, one per line):\n"
+            f"{function_specs(tools)}\n\n"
+            f"To call functions, reply with {self.marker} followed by a JSON list of calls and "
+            f'nothing else: {self.marker}[{{"name": "<function name>", "arguments": '
+            '{"<parameter>": <value>}}]'
+        )
+
+    def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
+        """`[TOOL_CALLS]` and the list of canonical call objects."""
+        objects = calls_json(calls, tools, name_key=self.name_key, args_key=self.args_key)
+        return f"{self.marker}[{', '.join(objects)}]"
+
+    def parse(self, text: str, tools: Sequence[ToolMetadata]) -> ParsedReply:
+        """Calls are the JSON after each `[TOOL_CALLS]`; without the marker, a reply that is
+        only call objects counts too. Everything else is content."""
+        collector = _Collector(text)
+        pos = 0
+        while (marked := text.find(self.marker, pos)) >= 0:
+            collector.content.append(text[pos:marked])
+            start = _skip(text, marked + len(self.marker), " \t\r\n")
+            known = (len(collector.calls), len(collector.errors))
+            pos = collector.leading_json(start, strict=True)
+            if known == (len(collector.calls), len(collector.errors)):
+                collector.errors.append(f"malformed call: no call object after {self.marker}")
+        if pos == 0:  # no marker at all: a reply that is only call objects
+            pos = collector.leading_json(_skip(text, 0, " \t\r\n"), strict=False)
+            pos = pos if collector.calls else 0
+        collector.content.append(text[pos:])
+        return collector.reply()
+
+    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+        """The marker and a list of canonical objects; in "auto" mode text may come instead."""
+        if not tools:
+            return JsonSyntax.grammar(self, tools, tool_choice=tool_choice)
+        b = GrammarBuilder()
+        obj = call_object_rule(b, tools, name_key=self.name_key, args_key=self.args_key)
+        more = f'(", " {obj}){{0,{MAX_CALLS - 1}}}'
+        calls = b.rule("calls", f'{literal(self.marker + "[")} {obj} {more} "]"')
+        return _marked_root(b, calls, tool_choice, forbidden=self.marker)
+
+
+def _marked_root(b: GrammarBuilder, calls: str, choice: ToolChoice, *, forbidden: str) -> str:
+    """Root for syntaxes whose calls start with a marker: calls, or text then calls, or text."""
+    if choice == "required":
+        b.rule("root", f"[ \\n]? {calls}")
+    else:
+        text = free_text(b, forbidden=forbidden, first_not="{[")
+        b.rule("root", f"[ \\n]? ({calls} | {text} ([ \\n] {calls})?)")
+    return b.build()
