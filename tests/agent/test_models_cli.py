@@ -15,6 +15,7 @@ from fakehub import FakeHub
 
 from agent.cli import main
 from agent.cli.models import ProgressLine
+from agent.errors import DownloadInterruptedError
 from agent.models import DownloadProgress
 
 PHI = "Phi-3-mini-4k-instruct-q4.gguf"
@@ -182,3 +183,20 @@ def test_speed_counts_only_the_bytes_of_this_run() -> None:
 def test_no_speed_is_shown_before_it_means_anything() -> None:
     event = DownloadProgress(filename="m.gguf", phase="download", done=10, total=100)
     assert ProgressLine.render(event, elapsed_s=0.01) == "m.gguf   10.0%  10 B / 100 B"
+
+
+def test_ctrl_c_during_a_download_exits_130_with_one_line(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(name: str, **_: object) -> Path:
+        raise DownloadInterruptedError(f"{name}.gguf", "models/.partial/x.incomplete", 5_000_000)
+
+    monkeypatch.setattr("agent.cli.models.download_model", interrupted)
+
+    result = invoke("models", "download", "phi-mini-instruct")
+
+    assert result.exit_code == 130
+    assert result.stderr.strip() == (
+        "Error: download of phi-mini-instruct.gguf failed: interrupted after 5.0 MB "
+        "(partial file kept at models/.partial/x.incomplete; rerun to resume)"
+    )

@@ -303,3 +303,20 @@ def test_a_redirect_to_a_cdn_is_followed_without_the_token(
     assert [r.method for r in cdn] == ["GET", "GET"] and cdn[1].range is not None
     assert all(r.authorization is None for r in cdn)
     assert all(r.authorization == f"Bearer {TOKEN}" for r in seen if r not in cdn)
+
+
+def test_a_disk_that_fills_up_mid_download_is_a_space_error(
+    hub: FakeHub, repo: str, settings: HubSettings, tmp_path: Path
+) -> None:
+    """The partial file points at /dev/full, where every write fails with ENOSPC."""
+    data = b"GGUF" + b"\0" * 1000
+    hub.add(repo, "m.gguf", data)
+    store = ModelStore(tmp_path)
+    partial = store.partial_path(store.ref_for(f"{repo}/m.gguf"), hashlib.sha256(data).hexdigest())
+    partial.parent.mkdir()
+    partial.symlink_to("/dev/full")
+
+    with pytest.raises(NotEnoughSpaceError, match="not enough disk space for m.gguf.*kept at"):
+        download_model(f"{repo}/m.gguf", models_dir=tmp_path, settings=settings)
+
+    assert not (tmp_path / "m.gguf").exists()
