@@ -159,6 +159,10 @@ def download(
             _verify(ref, partial, remote.sha256, on_progress)
     except KeyboardInterrupt:
         raise DownloadInterruptedError(ref.local_name, str(partial), _size_of(partial)) from None
+    finally:
+        if _size_of(partial) == 0:  # nothing worth resuming: leave no trace
+            partial.unlink(missing_ok=True)
+            _remove_if_empty(partial.parent)
     final = store.path_for(ref)
     os.replace(partial, final)
     _remove_if_empty(partial.parent)
@@ -200,9 +204,11 @@ def _transfer(
                         )
             break
         except DownloadError as exc:
+            have = _size_of(partial)  # what reached the disk is what a resume starts from
             failures = 1 if have > before else failures + 1  # in a row, without progress
             if not exc.transient or failures > settings.retries:
-                raise DownloadError(ref.local_name, exc.reason, str(partial)) from exc
+                kept = str(partial) if have else None
+                raise DownloadError(ref.local_name, exc.reason, kept) from exc
             time.sleep(settings.retry_wait_s)
         except OSError as exc:
             if exc.errno != errno.ENOSPC:

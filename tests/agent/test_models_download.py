@@ -240,10 +240,11 @@ def test_a_server_error_is_a_download_error(
 ) -> None:
     hub.add(repo, "m.gguf", b"GGUF", fail_status=500)
 
-    with pytest.raises(DownloadError, match="HTTP 500"):
+    with pytest.raises(DownloadError, match="HTTP 500") as caught:
         download_model(f"{repo}/m.gguf", models_dir=tmp_path, settings=settings)
 
-    assert not (tmp_path / "m.gguf").exists()
+    assert caught.value.partial is None and "kept" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_space_is_refused_before_any_byte_is_fetched(
