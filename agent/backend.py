@@ -259,6 +259,10 @@ class LlamaBackend:
             self._grammars[gbnf] = compiled
         return compiled
 
+    def reset(self) -> None:
+        """Forget the KV cache: the next prompt is evaluated from scratch."""
+        self._llm.reset()  # type: ignore[no-untyped-call]
+
     def close(self) -> None:
         """Free the model and its context."""
         self._grammars.clear()

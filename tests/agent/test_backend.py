@@ -1,0 +1,121 @@
+"""The llama.cpp backend on the real generated tiny GGUF: loading, streaming, prefix reuse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.backend import LlamaBackend, check_gguf, load_backend
+from agent.config import ModelSettings, SamplingSettings
+from agent.errors import GrammarError, ModelError, ModelFileError
+from agent.messages import ChatMessage
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_path: Path) -> Iterator[LlamaBackend]:
+    settings = ModelSettings(path=tiny_model_path, n_ctx=512, seed=7, threads=1)
+    with load_backend(settings, SamplingSettings(max_tokens=12, temperature=0.8)) as loaded:
+        yield loaded
+
+
+def conversation() -> list[ChatMessage]:
+    return [
+        ChatMessage(role="system", content="You are a helpful assistant. " * 4),
+        ChatMessage(role="user", content="Please echo back 'Something to echo'"),
+    ]
+
+
+def test_loads_with_the_gguf_chat_template(backend: LlamaBackend) -> None:
+    assert backend.chat_template is not None and "<|im_start|>" in backend.chat_template
+    assert not backend.template.is_fallback
+    prompt = backend.render(conversation())
+    assert prompt.startswith("<|im_start|>system\n") and prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_streams_tokens_as_they_are_generated(backend: LlamaBackend) -> None:
+    pieces: list[str] = []
+    completion = backend.complete(conversation(), on_token=pieces.append)
+    assert pieces and "".join(pieces) == completion.text
+    assert completion.completion_tokens > 0 and completion.prompt_tokens > 20
+    assert 0 < completion.ttft_s <= completion.total_s
+
+
+def test_the_next_step_reuses_the_evaluated_prefix(backend: LlamaBackend) -> None:
+    first = conversation()
+    step1 = backend.complete(first)
+    assert step1.cached_tokens < step1.prompt_tokens
+    second = [
+        *first,
+        ChatMessage(role="assistant", content=step1.text),
+        ChatMessage(role="tool", content="Something to echo", tool_call_id="c1", name="Echo"),
+    ]
+    step2 = backend.complete(second)
+    assert step2.prompt.startswith(step1.prompt + step1.text)
+    # everything up to the first step's prompt (and most of its reply) comes from the KV cache
+    assert step2.cached_tokens >= step1.prompt_tokens
+    assert step2.cached_tokens <= step1.prompt_tokens + step1.completion_tokens
+
+
+def test_a_grammar_constrains_the_output(backend: LlamaBackend) -> None:
+    grammar = 'root ::= "yes" | "no"'
+    completion = backend.complete(conversation(), grammar=grammar)
+    assert completion.text in ("yes", "no")
+
+
+def test_an_invalid_grammar_is_refused_before_llama_cpp_sees_it(backend: LlamaBackend) -> None:
+    with pytest.raises(GrammarError):
+        backend.complete(conversation(), grammar="root ::= undefined-rule")
+    with pytest.raises(GrammarError):
+        backend.complete(conversation(), grammar="   ")
+
+
+def test_a_prompt_longer_than_the_context_is_a_model_error(backend: LlamaBackend) -> None:
+    huge = [ChatMessage(role="user", content="word " * 2000)]
+    with pytest.raises(ModelError, match="does not fit the context of 512 tokens"):
+        backend.complete(huge)
+
+
+def test_fallback_template_for_a_gguf_without_one(tiny_model_no_template_path: Path) -> None:
+    settings = ModelSettings(path=tiny_model_no_template_path, n_ctx=256, seed=1, threads=1)
+    with load_backend(settings, SamplingSettings(max_tokens=4)) as loaded:
+        assert loaded.chat_template is None and loaded.template.is_fallback
+        completion = loaded.complete([ChatMessage(role="user", content="hi")])
+        assert completion.prompt.endswith("<|im_start|>assistant\n")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "no such file"),
+        (b"", "not a GGUF file"),
+        (b"PK\x03\x04 this is a zip", "not a GGUF file"),
+        (b"GGUF\x03\x00", "truncated"),
+    ],
+)
+def test_bad_files_give_one_line_errors(tmp_path: Path, content: bytes | None, reason: str) -> None:
+    path = tmp_path / "model.gguf"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=reason) as info:
+        load_backend(ModelSettings(path=path))
+    assert "\n" not in str(info.value)
+
+
+def test_a_truncated_model_is_refused_without_noise(
+    tiny_model_path: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_model_path.read_bytes()[:4000])
+    check_gguf(cut)  # the header is whole: only llama.cpp can tell
+    with pytest.raises(ModelFileError, match="could not load it") as info:
+        load_backend(ModelSettings(path=cut))
+    assert "download it" in str(info.value)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_a_directory_is_not_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="not a file"):
+        check_gguf(tmp_path)

@@ -1,0 +1,302 @@
+"""The agent loop with a scripted fake backend and a fake executor (no model, no wasm)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+
+import pytest
+
+from agent.config import LoopSettings
+from agent.events import (
+    Answer,
+    Completion,
+    Event,
+    StepFinished,
+    StepLimitReached,
+    StepStarted,
+    Token,
+    ToolCallFinished,
+    ToolCallStarted,
+)
+from agent.loop import run_agent
+from agent.messages import ChatMessage, ToolCall
+from agent.tools import unknown_tool_result
+from agent.transcript import TranscriptRecorder
+from tool_runner import ResultKind, ToolMetadata, ToolParam, ToolResult
+
+ECHO = ToolMetadata(
+    name="Echo",
+    description="Echoes back the input text",
+    version="0.1.0",
+    params=(ToolParam(name="value", description="Text to echo", type="string", required=True),),
+)
+ADD = ToolMetadata(
+    name="Add",
+    description="Adds two integers",
+    version="0.1.0",
+    params=(
+        ToolParam(name="a", description="first", type="integer", required=True),
+        ToolParam(name="b", description="second", type="integer", required=True),
+    ),
+)
+
+
+class ScriptedBackend:
+    """A ChatBackend that replies from a script, streaming each reply word by word."""
+
+    chat_template: str | None = None
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = deque(replies)
+        self.prompts: list[str] = []
+        self.grammars: list[str | None] = []
+
+    def render(self, messages: Sequence[ChatMessage]) -> str:
+        turns = "".join(f"<{m.role}>{m.content}</{m.role}>" for m in messages)
+        return turns + "<assistant>"
+
+    def stream_prompt(
+        self, prompt: str, *, grammar: str | None = None
+    ) -> Generator[str, None, Completion]:
+        self.prompts.append(prompt)
+        self.grammars.append(grammar)
+        if not self.replies:
+            raise AssertionError("the script ran out of replies")
+        text = self.replies.popleft()
+        for index, word in enumerate(text.split(" ")):
+            yield word if index == 0 else " " + word
+        cached = len(self.prompts[-2]) if len(self.prompts) > 1 else 0
+        return Completion(text=text, prompt=prompt, prompt_tokens=len(prompt), cached_tokens=cached)
+
+    def complete(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        grammar: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Completion:
+        stream = self.stream_prompt(self.render(messages), grammar=grammar)
+        while True:
+            try:
+                piece = next(stream)
+            except StopIteration as done:
+                result: Completion = done.value
+                return result
+            if on_token:
+                on_token(piece)
+
+
+class FakeExecutor:
+    """Echo and Add in Python; records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[ToolCall] = []
+
+    def specs(self) -> Sequence[ToolMetadata]:
+        return [ADD, ECHO]
+
+    def execute(self, call: ToolCall) -> ToolResult:
+        self.calls.append(call)
+        spec = next((t for t in self.specs() if t.name == call.name), None)
+        missing = [p.name for p in spec.params if p.name not in call.arguments] if spec else []
+        if missing:
+            return ToolResult(
+                tool=call.name, ok=False, kind=ResultKind.INVALID_ARGUMENTS,
+                error=f"missing required parameter {missing[0]!r}",
+            )  # fmt: skip
+        if call.name == "Echo":
+            value = str(call.arguments["value"])
+            return ToolResult(tool="Echo", ok=True, kind=ResultKind.SUCCESS, output=value)
+        if call.name == "Add":
+            try:
+                total = int(str(call.arguments["a"])) + int(str(call.arguments["b"]))
+            except ValueError:
+                return ToolResult(
+                    tool="Add", ok=False, kind=ResultKind.INVALID_ARGUMENTS,
+                    error="parameter 'a' expects an integer",
+                )  # fmt: skip
+            return ToolResult(tool="Add", ok=True, kind=ResultKind.SUCCESS, output=str(total))
+        return unknown_tool_result(call.name, ["Add", "Echo"])
+
+
+DIRECTIVE = LoopSettings(syntax="directive", grammar=False)
+
+
+SEED_PROMPT = "Please echo back 'Something to echo'"
+
+
+def run(
+    backend: ScriptedBackend,
+    executor: FakeExecutor,
+    settings: LoopSettings = DIRECTIVE,
+    prompt: str | Sequence[ChatMessage] = SEED_PROMPT,
+) -> list[Event]:
+    return list(run_agent(prompt, backend, executor, settings))
+
+
+def test_the_seed_example_calls_echo_then_answers_in_a_second_turn() -> None:
+    backend = ScriptedBackend(
+        "USE_TOOL: Echo, value=Something to echo", "The echo says: Something to echo"
+    )
+    executor = FakeExecutor()
+    events = run(backend, executor)
+    assert executor.calls == [
+        ToolCall(id=executor.calls[0].id, name="Echo", arguments={"value": "Something to echo"})
+    ]
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert answer.text == "The echo says: Something to echo" and answer.steps == 2
+    # the result went back to the model in the second prompt, after the raw first reply
+    assert "USE_TOOL: Echo, value=Something to echo" in backend.prompts[1]
+    assert backend.prompts[1].startswith(backend.prompts[0] + "USE_TOOL: Echo")
+    assert "Something to echo</tool>" in backend.prompts[1] or "<user>" in backend.prompts[1]
+    roles = [m.role for m in answer.messages]
+    assert roles[:2] == ["system", "user"] and roles[2] == "assistant" and roles[-1] == "assistant"
+
+
+def test_events_come_in_order_and_tokens_stream() -> None:
+    backend = ScriptedBackend("USE_TOOL: Echo, value=hi", "hi")
+    events = run(backend, FakeExecutor())
+    kinds = [type(e) for e in events]
+    assert kinds[0] is StepStarted
+    first_finish = kinds.index(StepFinished)
+    assert all(k is Token for k in kinds[1:first_finish]) and first_finish > 2
+    assert kinds[first_finish + 1 : first_finish + 3] == [ToolCallStarted, ToolCallFinished]
+    assert kinds[-1] is Answer
+    tokens = "".join(e.text for e in events if isinstance(e, Token) and e.step == 1)
+    assert tokens == "USE_TOOL: Echo, value=hi"
+
+
+def test_multi_step_chain_feeds_each_result_back() -> None:
+    backend = ScriptedBackend(
+        "USE_TOOL: Add, a=2, b=3", "USE_TOOL: Echo, value=sum is 5", "The sum is 5."
+    )
+    executor = FakeExecutor()
+    events = run(backend, executor)
+    assert [c.name for c in executor.calls] == ["Add", "Echo"]
+    results = [e.result for e in events if isinstance(e, ToolCallFinished)]
+    assert [r.output for r in results] == ["5", "sum is 5"]
+    assert isinstance(events[-1], Answer) and events[-1].steps == 3
+    assert "5" in backend.prompts[1].split("USE_TOOL: Add, a=2, b=3", 1)[1]
+
+
+def test_several_calls_in_one_reply_all_run() -> None:
+    backend = ScriptedBackend("USE_TOOL: Echo, value=one\nUSE_TOOL: Echo, value=two", "done")
+    executor = FakeExecutor()
+    run(backend, executor)
+    assert [c.arguments["value"] for c in executor.calls] == ["one", "two"]
+
+
+def test_a_failing_tool_goes_back_to_the_model() -> None:
+    backend = ScriptedBackend("USE_TOOL: Add, a=x, b=3", "USE_TOOL: Add, a=1, b=3", "4")
+    executor = FakeExecutor()
+    events = run(backend, executor)
+    first = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert not first.result.ok
+    assert "expects an integer" in backend.prompts[1]
+    assert isinstance(events[-1], Answer) and events[-1].text == "4"
+
+
+def test_an_unknown_tool_is_answered_with_the_available_tools() -> None:
+    backend = ScriptedBackend("USE_TOOL: Shout, value=hi", "USE_TOOL: Echo, value=hi", "hi")
+    events = run(backend, FakeExecutor())
+    first = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert first.result.kind is ResultKind.INVALID_ARGUMENTS
+    assert "unknown tool 'Shout'" in backend.prompts[1] and "Add, Echo" in backend.prompts[1]
+    assert isinstance(events[-1], Answer)
+
+
+def test_a_malformed_call_is_fed_back_not_raised() -> None:
+    backend = ScriptedBackend("USE_TOOL: Echo value=hi", "USE_TOOL: Echo, value=ok", "ok")
+    events = run(backend, FakeExecutor())
+    step1 = next(e for e in events if isinstance(e, StepFinished))
+    assert step1.errors and not step1.calls
+    feedback = backend.prompts[1][len(backend.prompts[0]) :]
+    assert "expected ','" in feedback and "Available tools: Add" in feedback
+    assert isinstance(events[-1], Answer) and events[-1].text == "ok"
+
+
+def test_a_call_missing_a_required_parameter_gets_an_error_result() -> None:
+    backend = ScriptedBackend("USE_TOOL: Echo", "USE_TOOL: Echo, value=ok", "ok")
+    events = run(backend, FakeExecutor())
+    first = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert first.result.kind is ResultKind.INVALID_ARGUMENTS
+    assert "missing required parameter 'value'" in backend.prompts[1]
+
+
+def test_the_step_limit_ends_with_a_message() -> None:
+    backend = ScriptedBackend(*["USE_TOOL: Echo, value=again"] * 3)
+    executor = FakeExecutor()
+    events = run(backend, executor, LoopSettings(syntax="directive", grammar=False, max_steps=3))
+    last = events[-1]
+    assert isinstance(last, StepLimitReached)
+    assert "3 steps" in last.message and "--max-steps" in last.message
+    assert len(executor.calls) == 3 and not backend.replies
+
+
+def test_grammar_is_on_by_default_for_the_directive_syntax_and_required_only_first() -> None:
+    backend = ScriptedBackend("USE_TOOL: Echo, value=hi", "hi")
+    settings = LoopSettings(syntax="directive", tool_choice="required")
+    events = run(backend, FakeExecutor(), settings)
+    first, second = backend.grammars
+    assert first is not None and second is not None and first != second
+    assert all(e.grammar for e in events if isinstance(e, StepStarted))
+
+
+def test_no_grammar_when_disabled_or_when_there_are_no_tools() -> None:
+    backend = ScriptedBackend("plain answer")
+    run(backend, FakeExecutor(), DIRECTIVE)
+    assert backend.grammars == [None]
+
+
+def test_auto_syntax_follows_the_chat_template() -> None:
+    backend = ScriptedBackend(
+        '<tool_call>{"name": "Echo", "arguments": {"value": "hi"}}</tool_call>', "hi"
+    )
+    backend.chat_template = "{% if tools %}<tool_call>{% endif %}{{ messages }}"
+    executor = FakeExecutor()
+    run(backend, executor, LoopSettings())
+    assert executor.calls and executor.calls[0].arguments == {"value": "hi"}
+
+
+def test_a_conversation_continues_with_its_own_system_prompt() -> None:
+    history = [
+        ChatMessage(role="system", content="CUSTOM SYSTEM"),
+        ChatMessage(role="user", content="hello"),
+        ChatMessage(role="assistant", content="hi there"),
+        ChatMessage(role="user", content="echo x"),
+    ]
+    backend = ScriptedBackend("USE_TOOL: Echo, value=x", "x")
+    events = run(backend, FakeExecutor(), prompt=history)
+    assert backend.prompts[0].startswith("<system>CUSTOM SYSTEM</system><user>hello</user>")
+    answer = events[-1]
+    assert isinstance(answer, Answer) and list(answer.messages[:4]) == history
+
+
+def test_the_transcript_records_calls_results_and_figures() -> None:
+    backend = ScriptedBackend("USE_TOOL: Echo, value=Something to echo", "Something to echo")
+    recorder = TranscriptRecorder(model="fake", syntax="directive")
+    for event in run(backend, FakeExecutor()):
+        recorder.add(event)
+    transcript = recorder.transcript()
+    assert transcript.answer == "Something to echo" and transcript.stopped is None
+    assert len(transcript.steps) == 2
+    call = transcript.steps[0].calls[0]
+    assert call.name == "Echo" and call.arguments == {"value": "Something to echo"}
+    assert call.result.output == "Something to echo"
+    assert transcript.steps[1].cached_tokens == len(backend.prompts[0])
+    assert transcript.totals["tool_calls"] == 1
+    assert transcript.messages[-1].content == "Something to echo"
+
+
+@pytest.mark.parametrize("max_steps", [1, 2])
+def test_the_transcript_of_a_stopped_run(max_steps: int) -> None:
+    backend = ScriptedBackend(*["USE_TOOL: Echo, value=a"] * max_steps)
+    recorder = TranscriptRecorder()
+    settings = LoopSettings(syntax="directive", grammar=False, max_steps=max_steps)
+    for event in run(backend, FakeExecutor(), settings):
+        recorder.add(event)
+    transcript = recorder.transcript()
+    assert transcript.answer is None and transcript.stopped is not None
+    assert len(transcript.steps) == max_steps
