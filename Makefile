@@ -68,7 +68,7 @@ run-agent: install ## Run the seed demonstration (MODEL=..., PROMPT=... to overr
 	$(VENV)/bin/agent run -m "$(MODEL)" -p "$(PROMPT)" --tools-dir components
 
 download-%: $(VENV_STAMP) ## Download a registry model once, e.g. make download-phi-mini-instruct
-	$(VENV)/bin/agent models download $*
+	@$(VENV)/bin/agent models download $*
 
 clean: ## Remove build output (components, stamps)
 	rm -rf components/*.wasm tools/*/build $(STAMPS)
