@@ -40,7 +40,8 @@ class Shape:
     n_head_kv: int
     n_ff: int
     n_ctx: int = 4096
-    # BPE merges on top of the 256 byte tokens (llama.cpp needs some); a bigger vocabulary costs more per token.
+    # BPE merges on top of the 256 byte tokens (llama.cpp needs some); a bigger vocabulary
+    # costs more per token.
     n_merges: int = 64
 
 
@@ -71,7 +72,7 @@ def _byte_to_unicode() -> dict[int, str]:
             printable.append(b)
             chars.append(256 + extra)
             extra += 1
-    return {b: chr(c) for b, c in zip(printable, chars)}
+    return {b: chr(c) for b, c in zip(printable, chars, strict=True)}
 
 
 def _vocabulary(n_merges: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
