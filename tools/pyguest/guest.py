@@ -13,8 +13,9 @@ from wit_world.imports import types
 
 RunFn = Callable[[Mapping[str, str]], str]
 
-# Results go back to a language model: keep them to a size it can read.
-MAX_OUTPUT_CHARS = 64 * 1024
+# Results go back to a language model: a last bound on what a tool returns (each tool has its
+# own, smaller limits; the runner caps output bytes too).
+MAX_OUTPUT_CHARS = 256 * 1024
 
 
 def _metadata(spec: ToolSpec) -> types.Metadata:

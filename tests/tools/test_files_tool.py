@@ -1,0 +1,134 @@
+"""The Files tool: sees only the granted directory (mounted at /workspace), and says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fileops
+import pytest
+from conftest import LoadTool
+
+from tool_runner import DirGrant, Policy, ResultKind, Tool
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("workspace")
+    (root / "notes").mkdir()
+    (root / "notes" / "todo.txt").write_text("buy milk\ninvoice 2024-05-17 paid\nwalk\n")
+    (root / "notes" / "empty").mkdir()
+    (root / "report.md").write_text("# Report\nThe invoice total is 42.\n")
+    (root / "big.txt").write_text("0123456789" * 10_000)
+    (root / "image.bin").write_bytes(bytes(range(256)))
+    return root
+
+
+@pytest.fixture(scope="module")
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    secret = tmp_path_factory.mktemp("outside") / "secret.txt"
+    secret.write_text("the secret invoice\n")
+    return secret
+
+
+@pytest.fixture(scope="module")
+def files(load_tool: LoadTool, workspace: Path, outside: Path) -> Tool:
+    (workspace / "link.txt").symlink_to(outside)
+    return load_tool("files", Policy(dirs=(DirGrant(host=workspace),)))
+
+
+def _ok(tool: Tool, **args: str | bool) -> str:
+    result = tool.call(args)
+    assert result.kind is ResultKind.SUCCESS, result.error
+    assert result.output is not None
+    return result.output
+
+
+def _error(tool: Tool, **args: str | bool) -> str:
+    result = tool.call(args)
+    assert result.kind is ResultKind.TOOL_ERROR, result.output
+    assert result.error is not None and "\n" not in result.error
+    return result.error
+
+
+def test_without_a_grant_it_sees_nothing(load_tool: LoadTool) -> None:
+    tool = load_tool("files")
+    for op in ("list", "read", "search"):
+        assert "no directory is granted" in _error(tool, op=op, path="notes", pattern="x")
+
+
+def test_lists_the_granted_directory(files: Tool) -> None:
+    listing = _ok(files, op="list").splitlines()
+    assert listing[0] == ".: 5 entries"
+    assert "notes/" in listing
+    assert "report.md (34 bytes)" in listing
+    assert "link.txt (unreadable)" in listing  # its target is outside the grant
+    assert _ok(files, op="list", path="notes").splitlines() == [
+        "notes: 2 entries",
+        "empty/",
+        "todo.txt (38 bytes)",
+    ]
+    assert _ok(files, op="list", path="notes/empty") == "notes/empty: empty directory"
+
+
+def test_reads_a_file_only_inside_the_grant(files: Tool) -> None:
+    assert (
+        _ok(files, op="read", path="notes/todo.txt") == "buy milk\ninvoice 2024-05-17 paid\nwalk\n"
+    )
+    assert _ok(files, op="read", path="/workspace/report.md").startswith("# Report")
+    for path in ("../etc/passwd", "/etc/passwd", "notes/../../x"):
+        assert "outside the granted directory" in _error(files, op="read", path=path)
+    # A symlink out of the grant is refused by the sandbox itself.
+    assert "secret" not in _error(files, op="read", path="link.txt")
+
+
+def test_read_is_capped(files: Tool) -> None:
+    text = _ok(files, op="read", path="big.txt")
+    assert text.startswith("0123456789" * 100)
+    assert text.endswith("[truncated: big.txt is 100000 bytes; showed the first 65536]")
+    short = _ok(files, op="read", path="big.txt", max_bytes="12")
+    assert short.startswith("012345678901\n[truncated")
+
+
+def test_searches_substrings_and_regexes(files: Tool) -> None:
+    # A directory's own files first, then its subdirectories; the symlink's target is unseen.
+    assert _ok(files, op="search", pattern="invoice").splitlines() == [
+        "report.md:2: The invoice total is 42.",
+        "notes/todo.txt:2: invoice 2024-05-17 paid",
+    ]
+    assert _ok(files, op="search", pattern=r"\d{4}-\d\d-\d\d", regex=True) == (
+        "notes/todo.txt:2: invoice 2024-05-17 paid"
+    )
+    assert _ok(files, op="search", path="report.md", pattern="total") == (
+        "report.md:2: The invoice total is 42."
+    )
+    assert "no line under '.' matches" in _ok(files, op="search", pattern="zebra")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"op": "delete"}, "unknown op 'delete'"),
+        ({"op": "read", "path": "missing.txt"}, "'missing.txt' does not exist"),
+        ({"op": "read", "path": "notes"}, "is a directory"),
+        ({"op": "list", "path": "report.md"}, "is a file, not a directory"),
+        ({"op": "read", "path": "image.bin"}, "not a UTF-8 text file"),
+        ({"op": "read", "path": "report.md", "max_bytes": "0"}, "positive"),
+        ({"op": "search"}, "needs a pattern"),
+        ({"op": "search", "pattern": "(", "regex": "true"}, "invalid regular expression"),
+    ],
+)
+def test_bad_requests_get_clear_errors(files: Tool, args: dict[str, str], message: str) -> None:
+    assert message in _error(files, **args)
+
+
+def test_a_read_only_grant_is_enough(load_tool: LoadTool, workspace: Path) -> None:
+    tool = load_tool("files", Policy(dirs=(DirGrant(host=workspace / "notes", writable=False),)))
+    assert _ok(tool, op="list").splitlines()[0] == ".: 2 entries"
+
+
+def test_resolve_keeps_paths_inside_the_root(tmp_path: Path) -> None:
+    root = str(tmp_path)
+    assert fileops.resolve("a/../b", root) == f"{root}/b"
+    assert fileops.resolve("/workspace/a", root) == f"{root}/a"
+    with pytest.raises(fileops.ToolError, match="outside"):
+        fileops.resolve("a/../../b", root)
