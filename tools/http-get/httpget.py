@@ -9,6 +9,7 @@ response into text a model can read (HTML reduced to its visible text unless raw
 from __future__ import annotations
 
 import codecs
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -19,6 +20,17 @@ from toolspec import Param, ToolError, ToolSpec, Usage, optional_int, required
 
 DEFAULT_MAX_CHARS = 4_000
 MAX_CHARS = 32_000
+
+# A componentize-py component can load only the modules imported while it was built, and
+# each codec is a module: look up the charsets the web uses now, so that they are bundled.
+COMMON_CHARSETS = (
+    "utf-8", "ascii", "latin-1", "iso-8859-2", "iso-8859-15", "windows-1250", "windows-1251",
+    "windows-1252", "utf-16", "utf-16-le", "utf-16-be", "koi8-r", "mac-roman",
+    "shift_jis", "euc-jp", "iso-2022-jp", "gb2312", "gbk", "gb18030", "big5", "euc-kr",
+)  # fmt: skip
+for _name in COMMON_CHARSETS:
+    with contextlib.suppress(LookupError):
+        codecs.lookup(_name)
 
 SPEC = ToolSpec(
     name="HttpGet",
