@@ -6,7 +6,7 @@ The rules, chosen so that the seed's bug (`'Something to echo'` read as `Somethi
   every line without it is the reply's plain-text content. A call ends at the end of its line;
   several calls are several lines.
 - `USE_TOOL`, optional spaces, `:`, the tool name (`[A-Za-z_][A-Za-z0-9_.-]*`), then
-  `, name=value` for each argument (spaces around `,` and `=` are ignored; a trailing `,` too).
+  `, name=value` for each argument (spaces around `,` and `=` are ignored).
 - A value in double quotes is a JSON string: `\"`, `\\`, `\n`, `\uXXXX` ... are decoded, commas
   are plain characters. Nothing but spaces may follow the closing quote before the next `,`.
 - Any other value is bare: it runs to the end of the line, unless `, <param>=` follows where

@@ -83,7 +83,7 @@ class _Collector:
         return pos
 
     def reply(self) -> ParsedReply:
-        content = "".join(self.content).strip()
+        content = "\n".join(piece.strip() for piece in self.content if piece.strip())
         return ParsedReply(content=content, calls=tuple(self.calls), errors=tuple(self.errors))
 
 
