@@ -61,8 +61,8 @@ def resolve(path: str, root: str = ROOT) -> str:
     """The absolute guest path for `path` (relative to `root`); ToolError if it escapes."""
     if not os.path.isdir(root):
         raise ToolError(
-            "no directory is granted to this tool: the user must grant one "
-            f"(mounted at {ROOT}) before files can be listed, read or searched"
+            "no directory is granted to this tool; grant one with --dir PATH or dirs in the "
+            f"policy (it is mounted at {ROOT})"
         )
     text = path.strip() or "."
     if "\x00" in text:
