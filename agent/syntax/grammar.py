@@ -87,10 +87,11 @@ def integer(b: GrammarBuilder) -> str:
 
 
 def number(b: GrammarBuilder) -> str:
-    """A JSON number with bounded digits (the form Python's repr(float) writes fits)."""
+    """A JSON number with bounded digits; Python's repr of floats within 1e-99..1e99 fits."""
     whole = integer(b)
     fraction = f'("." [0-9]{{1,{_MAX_FRACTION_DIGITS}}})?'
-    return b.rule("number", f"{whole} {fraction} ([eE] [-+]? [0-9]{{1,3}})?")
+    # two exponent digits: every number it admits is a finite double (under 1e100)
+    return b.rule("number", f"{whole} {fraction} ([eE] [-+]? [0-9]{{1,2}})?")
 
 
 def boolean(b: GrammarBuilder) -> str:

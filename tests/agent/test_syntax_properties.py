@@ -23,7 +23,9 @@ def value_for(param: ToolParam, *, max_chars: int = 40) -> st.SearchStrategy[Jso
     if param.type == "integer":
         return st.integers(min_value=-(10**15), max_value=10**15)
     if param.type == "number":
-        return st.integers(-(10**6), 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+        # the grammars write exponents of two digits at most, so that numbers stay finite
+        floats = st.floats(-1e99, 1e99).filter(lambda f: f == 0 or abs(f) >= 1e-99)
+        return st.integers(-(10**6), 10**6) | floats
     if param.type == "boolean":
         return st.booleans()
     return st.text(max_size=max_chars)
