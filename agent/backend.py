@@ -140,6 +140,7 @@ class LlamaBackend:
         )
         self._stop = [CHATML_STOP] if self.template.is_fallback else []
         self._grammars: dict[str, llama_grammar.LlamaGrammar] = {}
+        self._history: tuple[str, list[int]] = ("", [])
 
     def _token_text(self, token: int) -> str:
         if token < 0:
@@ -159,6 +160,31 @@ class LlamaBackend:
         """The tokens of a rendered prompt (BOS added once, special tokens recognised)."""
         add_bos = not (self._bos_text and prompt.startswith(self._bos_text))
         return list(self._llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def prompt_tokens(self, prompt: str) -> list[int]:
+        """The tokens to evaluate for `prompt`.
+
+        When `prompt` continues the previous prompt and the text generated for it, those keep
+        the tokens they had (the sampled ones, which need not be how the text would tokenize
+        again) and only the rest is tokenized: the whole earlier turn stays in the KV cache.
+        """
+        text, tokens = self._history
+        if tokens and prompt.startswith(text):
+            rest = prompt[len(text) :].encode("utf-8")
+            return tokens + list(self._llm.tokenize(rest, add_bos=False, special=True))
+        return self.tokenize(prompt)
+
+    def _remember(self, prompt: str, tokens: list[int], text: str) -> None:
+        """Keep the prompt and generated text with the tokens llama.cpp evaluated for them."""
+        generated = [int(t) for t in self._llm._input_ids[len(tokens) :]]
+        self._history = (prompt, tokens)
+        if self._llm._input_ids[: len(tokens)].tolist() != tokens:
+            return
+        # decoded as llama-cpp-python decodes the streamed text (invalid UTF-8 dropped)
+        decoded = self._llm.detokenize(generated, prev_tokens=tokens).decode("utf-8", "ignore")
+        # at a token limit the last sampled token was never evaluated: keep what was
+        if decoded and text.startswith(decoded):
+            self._history = (prompt + decoded, tokens + generated)
 
     def cached_prefix(self, tokens: Sequence[int]) -> int:
         """How many leading `tokens` llama.cpp will take from the KV cache, not evaluate."""
@@ -199,7 +225,8 @@ class LlamaBackend:
         self, prompt: str, *, grammar: str | None = None, max_tokens: int | None = None
     ) -> Generator[str, None, Completion]:
         """Like `stream`, for an already rendered prompt. Raises ModelError, GrammarError."""
-        tokens = self.tokenize(prompt)
+        tokens = self.prompt_tokens(prompt)
+        self._history = ("", [])  # until this turn completes
         if len(tokens) >= self.n_ctx:
             raise ModelError(
                 f"the prompt ({len(tokens)} tokens) does not fit the context of {self.n_ctx} "
@@ -239,6 +266,7 @@ class LlamaBackend:
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"generation failed: {exc}") from exc
         ended = time.perf_counter()
+        self._remember(prompt, tokens, "".join(pieces))
         return Completion(
             text="".join(pieces),
             prompt=prompt,
@@ -261,6 +289,7 @@ class LlamaBackend:
 
     def reset(self) -> None:
         """Forget the KV cache: the next prompt is evaluated from scratch."""
+        self._history = ("", [])
         self._llm.reset()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
