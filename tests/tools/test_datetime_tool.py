@@ -89,6 +89,8 @@ def test_component_now_uses_bundled_iana_zones(load_tool: LoadTool) -> None:
     kolkata, _ = _now_in(load_tool, "Asia/Kolkata")
     assert kolkata.utcoffset() == timedelta(hours=5, minutes=30)
     assert abs(tokyo - kolkata) < timedelta(minutes=2)
+    _, nested = _now_in(load_tool, "America/Argentina/Buenos_Aires")
+    assert nested == "America/Argentina/Buenos_Aires"
 
 
 def test_now_follows_daylight_saving_with_an_injected_clock() -> None:
