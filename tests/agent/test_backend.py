@@ -53,9 +53,12 @@ def test_the_next_step_reuses_the_evaluated_prefix(backend: LlamaBackend) -> Non
     ]
     step2 = backend.complete(second)
     assert step2.prompt.startswith(step1.prompt + step1.text)
-    # everything up to the first step's prompt (and most of its reply) comes from the KV cache
-    assert step2.cached_tokens >= step1.prompt_tokens
+    # the first prompt and every evaluated token of the reply (the sampled tokens, not the reply
+    # tokenized again) come from the KV cache; at the token limit the last one was never evaluated
+    assert step2.cached_tokens >= step1.prompt_tokens + step1.completion_tokens - 1
     assert step2.cached_tokens <= step1.prompt_tokens + step1.completion_tokens
+    added = step2.prompt[len(step1.prompt + step1.text) :]
+    assert step2.prompt_tokens - step2.cached_tokens <= len(backend.tokenize(added)) + 1
 
 
 def test_a_grammar_constrains_the_output(backend: LlamaBackend) -> None:
