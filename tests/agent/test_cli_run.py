@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -160,3 +161,23 @@ def test_chat_exit_command_and_reset(tiny_model_path: Path, echo: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0
     assert "(conversation cleared)" in result.output and "never read" not in result.output
+
+
+class _Interrupted(io.RawIOBase):
+    """A stdin whose read is interrupted, as by Ctrl-C at the prompt."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if len(buffer) == 0:  # click probing whether the stream is binary
+            return 0
+        raise KeyboardInterrupt
+
+
+def test_chat_exits_cleanly_on_ctrl_c(tiny_model_path: Path, echo: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["chat", "-m", str(tiny_model_path), "-c", str(echo), *FAST], input=_Interrupted()
+    )
+    assert result.exit_code == 0 and result.exception is None
+    assert result.output.rstrip().endswith("Bye.")

@@ -127,3 +127,24 @@ def test_the_sandbox_blocks_attribute_tricks() -> None:
     template = ChatTemplate("{{ messages.__class__.__mro__ }}")
     with pytest.raises(TemplateError):
         template.render(msgs(("user", "U")))
+
+
+def test_the_seed_demo_prompt_with_a_phi3_template() -> None:
+    from agent.loop import initial_messages
+    from agent.syntax import detect_syntax, get_syntax
+    from tool_runner import ToolMetadata, ToolParam
+
+    echo = ToolMetadata(
+        name="Echo",
+        description="Echos the passed in value",
+        version="0.1.0",
+        params=(ToolParam(name="value", description="Value", type="string", required=True),),
+    )
+    syntax = get_syntax(detect_syntax(PHI3))
+    assert syntax.name == "directive"
+    messages = initial_messages("Please echo back 'Something to echo'", syntax, [echo])
+    text = ChatTemplate(PHI3, bos_token="<s>").render(messages)
+    assert text.startswith("<s><|user|>\n") and text.endswith(
+        "\n\nPlease echo back 'Something to echo'<|end|>\n<|assistant|>\n"
+    )
+    assert "USE_TOOL: Echo, value=" in text and text.count("<|user|>") == 1
