@@ -42,8 +42,10 @@ llama: $(VENV_STAMP)
 
 node-env: $(NODE_STAMP)
 
+# `npm ci` rejects this lock file on npm 11 (it wants entries for other platforms' optional
+# binaries); `install --no-save` installs the locked versions and leaves the lock untouched.
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-save --no-audit --no-fund --loglevel=error
 	@touch $@
 
 include tools/tools.mk
