@@ -6,6 +6,8 @@ from collections import deque
 from collections.abc import Callable, Generator, Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.config import LoopSettings
 from agent.events import (
@@ -300,3 +302,28 @@ def test_the_transcript_of_a_stopped_run(max_steps: int) -> None:
     transcript = recorder.transcript()
     assert transcript.answer is None and transcript.stopped is not None
     assert len(transcript.steps) == max_steps
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    replies=st.lists(
+        st.one_of(
+            st.text(max_size=80),
+            st.builds(lambda v: f"USE_TOOL: Echo, value={v}", st.text(max_size=30)),
+            st.builds(
+                lambda n, v: f"USE_TOOL: {n}, a={v}", st.text(max_size=10), st.text(max_size=10)
+            ),
+            st.sampled_from(
+                ["USE_TOOL:", 'USE_TOOL: Echo, value="', "<tool_call>{", "[TOOL_CALLS]"]
+            ),
+        ),
+        min_size=3,
+        max_size=3,
+    ),
+    syntax=st.sampled_from(["directive", "hermes", "llama3", "mistral", "json"]),
+)
+def test_the_loop_survives_any_model_output(replies: list[str], syntax: str) -> None:
+    backend = ScriptedBackend(*replies)
+    settings = LoopSettings(syntax=syntax, grammar=False, max_steps=3)  # type: ignore[arg-type]
+    events = run(backend, FakeExecutor(), settings)
+    assert isinstance(events[-1], (Answer, StepLimitReached))
