@@ -100,17 +100,18 @@ def _model_path(settings: AgentSettings) -> Path:
 
 @contextmanager
 def _session(settings: AgentSettings) -> Iterator[tuple[RunnerExecutor, LlamaBackend, float]]:
-    """Tools first (cheap to fail), then the model; both closed on exit. Maps errors to click."""
+    """Find the model, load the tools (quick to fail), then the model; both closed on exit.
+    Maps library errors to one-line click errors."""
     try:
         policy = build_policy(settings)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
         with ExitStack() as stack:
+            path = _model_path(settings)
             executor = stack.enter_context(
                 open_executor(settings.components, settings.tools_dir, policy)
             )
-            path = _model_path(settings)
             started = time.perf_counter()
             backend = stack.enter_context(
                 load_backend(settings.model_settings(path), settings.sampling())
