@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from agent.config import AgentSettings
 from agent.errors import ConfigError
 from agent.messages import ToolCall
 from tool_runner import (
-    DirGrant,
     LoadError,
     Policy,
     PolicyError,
@@ -77,31 +75,12 @@ def build_policy(settings: AgentSettings) -> Policy:
     """
     try:
         base = Policy.from_file(settings.policy) if settings.policy else Policy()
-        changes: dict[str, Any] = {}
-        limits = {
-            key: value
-            for key, value in (("timeout_s", settings.timeout), ("memory_mib", settings.memory))
-            if value is not None
-        }
-        if limits:
-            changes["limits"] = {**base.limits.model_dump(), **limits}
-            changes["tool_limits"] = {
-                name: {**tool.model_dump(), **limits} for name, tool in base.tool_limits.items()
-            }
-        if settings.dirs:
-            changes["dirs"] = [*base.dirs, *(DirGrant.parse(spec) for spec in settings.dirs)]
-        if settings.env:
-            names, values = list(base.env), dict(base.env_values)
-            for spec in settings.env:
-                name, sep, value = spec.partition("=")
-                if sep:
-                    values[name] = value
-                else:
-                    names.append(name)
-            changes["env"], changes["env_values"] = names, values
-        if settings.allow_hosts:
-            changes["http_hosts"] = [*base.http_hosts, *settings.allow_hosts]
-        return base.updated(**changes) if changes else base
+        return base.with_grants(
+            limits={"timeout_s": settings.timeout, "memory_mib": settings.memory},
+            dirs=settings.dirs,
+            env=settings.env,
+            http_hosts=settings.allow_hosts,
+        )
     except PolicyError as exc:
         raise ConfigError(str(exc)) from exc
 

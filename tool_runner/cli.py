@@ -19,7 +19,7 @@ import click
 
 from tool_runner.errors import ArgumentsError, ToolRunnerError
 from tool_runner.metadata import ToolMetadata
-from tool_runner.policy import DirGrant, Policy, parse_env
+from tool_runner.policy import Policy
 from tool_runner.result import ResultKind, ToolResult
 from tool_runner.runner import Tool, ToolRunner
 
@@ -123,28 +123,9 @@ def build_policy(
 ) -> Policy:
     """The policy file (or the default policy) with the flags applied on top."""
     base = Policy.from_file(policy_file) if policy_file else Policy()
-    changes: dict[str, Any] = {}
-    overrides = {k: v for k, v in limits.items() if v is not None}
-    if overrides:
-        changes["limits"] = {**base.limits.model_dump(), **overrides}
-        changes["tool_limits"] = {
-            name: {**tool.model_dump(), **overrides} for name, tool in base.tool_limits.items()
-        }
-    if dirs:
-        changes["dirs"] = [*base.dirs, *(DirGrant.parse(spec) for spec in dirs)]
-    if envs:
-        names, values = list(base.env), dict(base.env_values)
-        for name, value in map(parse_env, envs):
-            if value is None:
-                names.append(name)
-            else:
-                values[name] = value
-        changes["env"], changes["env_values"] = names, values
-    if hosts:
-        changes["http_hosts"] = [*base.http_hosts, *hosts]
-    if inherit_stdio:
-        changes["inherit_stdio"] = True
-    return base.updated(**changes) if changes else base
+    return base.with_grants(
+        limits=limits, dirs=dirs, env=envs, http_hosts=hosts, inherit_stdio=inherit_stdio
+    )
 
 
 def parse_tool_arguments(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,43 @@ class Policy(BaseModel):
             return Policy.model_validate({**self.model_dump(), **changes})
         except ValidationError as exc:
             raise PolicyError(f"invalid policy: {_first_error(exc)}") from exc
+
+    def with_grants(
+        self,
+        *,
+        limits: Mapping[str, Any] | None = None,
+        dirs: Sequence[str] = (),
+        env: Sequence[str] = (),
+        http_hosts: Sequence[str] = (),
+        inherit_stdio: bool = False,
+    ) -> Policy:
+        """This policy with command-line grants added on top; raises PolicyError.
+
+        `limits` overrides (None values ignored) apply to the default limits and to every
+        per-tool entry; `dirs` are `HOST[:GUEST][:ro|rw]` specs, `env` are `NAME[=VALUE]`.
+        """
+        changes: dict[str, Any] = {}
+        overrides = {k: v for k, v in (limits or {}).items() if v is not None}
+        if overrides:
+            changes["limits"] = {**self.limits.model_dump(), **overrides}
+            changes["tool_limits"] = {
+                name: {**tool.model_dump(), **overrides} for name, tool in self.tool_limits.items()
+            }
+        if dirs:
+            changes["dirs"] = [*self.dirs, *(DirGrant.parse(spec) for spec in dirs)]
+        if env:
+            names, values = list(self.env), dict(self.env_values)
+            for name, value in map(parse_env, env):
+                if value is None:
+                    names.append(name)
+                else:
+                    values[name] = value
+            changes["env"], changes["env_values"] = names, values
+        if http_hosts:
+            changes["http_hosts"] = [*self.http_hosts, *http_hosts]
+        if inherit_stdio:
+            changes["inherit_stdio"] = True
+        return self.updated(**changes) if changes else self
 
     @classmethod
     def from_file(cls, path: Path | str) -> Policy:

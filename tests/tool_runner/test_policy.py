@@ -101,3 +101,29 @@ def test_updated_validates(tmp_path: Path) -> None:
     assert Policy().updated(http_hosts=["a.org"]).http_hosts == ("a.org",)
     with pytest.raises(PolicyError, match="invalid policy: limits.memory_mib"):
         Policy().updated(limits={"memory_mib": 0})
+
+
+def test_with_grants_adds_flags_on_top_of_a_file(tmp_path: Path) -> None:
+    base = Policy(
+        env=["LANG"],
+        http_hosts=["a.org"],
+        limits=Limits(timeout_s=5),
+        tool_limits={"Echo": Limits(memory_mib=32)},
+    )
+    policy = base.with_grants(
+        limits={"timeout_s": 1.5, "memory_mib": None},
+        dirs=[f"{tmp_path}:/data:rw"],
+        env=["HOME", "MODE=x"],
+        http_hosts=["b.org"],
+        inherit_stdio=True,
+    )
+    assert policy.env == ("LANG", "HOME") and policy.env_values == {"MODE": "x"}
+    assert policy.http_hosts == ("a.org", "b.org")
+    assert policy.dirs == (DirGrant(host=tmp_path, guest="/data", writable=True),)
+    # A flag limit overrides every per-tool entry too; unset flags keep the file's values.
+    assert policy.limits_for("Other").timeout_s == 1.5
+    assert policy.limits_for("Echo") == Limits(timeout_s=1.5, memory_mib=32)
+    assert policy.inherit_stdio is True
+    assert base.with_grants() is base
+    with pytest.raises(PolicyError, match="invalid policy: limits.timeout_s"):
+        base.with_grants(limits={"timeout_s": 0})
