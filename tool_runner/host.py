@@ -9,6 +9,7 @@ found through a context variable that the sandbox sets around each call.
 from __future__ import annotations
 
 import contextvars
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -108,6 +109,7 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
 def http_get(policy: Policy, url: str) -> tuple[int, list[tuple[str, str]], bytes]:
     """GET `url` under `policy`: (status, lower-cased headers, body); raises HttpDenied."""
     check_url(policy, url)
+    deadline = time.monotonic() + policy.http_timeout_s
     opener = urllib.request.build_opener(_CheckedRedirects(policy))
     request = urllib.request.Request(url, headers={"User-Agent": "llm-agent-tool-runner"})
     try:
@@ -116,7 +118,7 @@ def http_get(policy: Policy, url: str) -> tuple[int, list[tuple[str, str]], byte
         except urllib.error.HTTPError as exc:
             response = exc
         with response:
-            body = response.read(policy.http_max_bytes + 1)
+            body = _read_bounded(response, policy.http_max_bytes + 1, deadline, url)
             status = int(response.status if hasattr(response, "status") else response.code)
             headers = [(k.lower(), v) for k, v in response.headers.items()]
     except HttpDenied:
@@ -126,3 +128,23 @@ def http_get(policy: Policy, url: str) -> tuple[int, list[tuple[str, str]], byte
     if len(body) > policy.http_max_bytes:
         raise HttpDenied(f"GET {url}: response larger than {policy.http_max_bytes} bytes")
     return status, headers, body
+
+
+def _read_bounded(response: Any, limit: int, deadline: float, url: str) -> bytes:
+    """Read at most `limit` bytes, giving up once the whole request passes its deadline.
+
+    The socket timeout only bounds each read; a server that drips a byte at a time would
+    otherwise hold the guest (which epochs cannot interrupt here) for as long as it likes.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        if time.monotonic() > deadline:
+            raise HttpDenied(f"GET {url} timed out")
+        read = getattr(response, "read1", response.read)
+        chunk = read(min(64 * 1024, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

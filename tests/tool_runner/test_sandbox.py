@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,18 @@ def test_each_call_gets_a_fresh_instance_unless_reuse_is_asked(
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path == "/drip":  # a byte at a time, each well inside the socket timeout
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(1000):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass  # the client gave up
+            return
         body = b"hello from " + self.path.encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -197,7 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def local_server() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -225,6 +239,18 @@ def test_http_get_only_reaches_allowed_hosts(
     small = runner.load(hostile_path, policy=Policy(http_hosts=("127.0.0.1",), http_max_bytes=4))
     too_big = small.call({"mode": "http", "arg": f"http://{local_server}/page"})
     assert "larger than 4 bytes" in (too_big.error or "")
+
+
+def test_http_get_deadline_covers_a_dripping_server(
+    runner: ToolRunner, hostile_path: Path, local_server: str
+) -> None:
+    # The socket timeout alone would let this server hold the guest for 50 s.
+    tool = runner.load(hostile_path, policy=Policy(http_hosts=(local_server,), http_timeout_s=0.3))
+    start = time.monotonic()
+    result = tool.call({"mode": "http", "arg": f"http://{local_server}/drip"})
+    assert result.kind is ResultKind.TOOL_ERROR
+    assert result.error == f"GET http://{local_server}/drip timed out"
+    assert time.monotonic() - start < 5
 
 
 def test_wasi_sockets_cannot_reach_the_network(hostile: Tool) -> None:
