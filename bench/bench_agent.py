@@ -2,6 +2,7 @@
 """The agent's cost over plain llama-cpp-python, and what prefix reuse buys, in one run.
 
     .venv/bin/python bench/bench_agent.py [--shape qwen2.5-0.5b] [--tokens 96] [--repeat 3]
+        [--call-tokens 64] [--llama-bench PATH] [--json]
 
 It builds (once, into `.make/bench/`) a random-weights GGUF with the dimensions of a real small
 model, quantised to Q4_K_M by llama.cpp's own quantizer, and measures:
@@ -105,16 +106,31 @@ def agent_generation(
     return rate, count, prompt
 
 
-def step2_ttft(backend: LlamaBackend, executor: object) -> tuple[float, str, int, int]:
-    """Step 2's time to first token in a run whose step 1 must call a tool."""
+def step2_ttft(
+    backend: LlamaBackend, executor: object, call_tokens: int
+) -> tuple[float, str, int, int, int]:
+    """Step 2's time to first token in a run whose step 1 must call a tool.
+
+    Step 1 may generate at most `call_tokens` (a random model fills the echo value to the cap,
+    and the tool result repeats it, so this sets how much new text step 2 has to evaluate).
+    Also returns how many tokens step 1 left in the KV cache (its prompt and its reply).
+    """
     backend.reset()
+    sampling = backend.sampling
+    backend.sampling = sampling.model_copy(update={"max_tokens": call_tokens})
     settings = LoopSettings(syntax="directive", grammar=True, tool_choice="required", max_steps=2)
-    for event in run_agent(PROMPT, backend, executor, settings):  # type: ignore[arg-type]
-        if isinstance(event, StepFinished) and event.step == 2:
-            c = event.completion
-            return c.ttft_s, c.prompt, c.prompt_tokens, c.cached_tokens
-        if isinstance(event, (Answer, StepLimitReached)):
-            break
+    step1 = 0
+    try:
+        for event in run_agent(PROMPT, backend, executor, settings):  # type: ignore[arg-type]
+            if isinstance(event, StepFinished) and event.step == 1:
+                step1 = event.completion.prompt_tokens + event.completion.completion_tokens
+            if isinstance(event, StepFinished) and event.step == 2:
+                c = event.completion
+                return c.ttft_s, c.prompt, c.prompt_tokens, c.cached_tokens, step1
+            if isinstance(event, (Answer, StepLimitReached)):
+                break
+    finally:
+        backend.sampling = sampling
     raise SystemExit("the run ended before step 2 (step 1 made no tool call)")
 
 
@@ -145,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--shape", default="qwen2.5-0.5b")
     parser.add_argument("--quantize", default="Q4_K_M")
     parser.add_argument("--tokens", type=int, default=96, help="tokens generated per run")
+    parser.add_argument(
+        "--call-tokens", type=int, default=64, help="token cap of step 1 in the step-2 TTFT run"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--llama-bench", type=Path, help="a llama-bench binary to compare with")
@@ -179,7 +198,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             rate, count = plain_generation(plain, prompt, args.tokens)
             plain_rates.append(rate)
             grammar_rates.append(agent_generation(backend, executor, grammar=True)[0])
-        ttft2, prompt2, prompt2_tokens, cached2 = step2_ttft(backend, executor)
+        ttft2, prompt2, prompt2_tokens, cached2, step1_tokens = step2_ttft(
+            backend, executor, args.call_tokens
+        )
         cold = statistics.median(cold_ttft(plain, prompt2) for _ in range(args.repeat))
 
     figures["agent_tokens_per_s"] = statistics.median(agent_rates)
@@ -191,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figures["ttft_ratio"] = ttft2 / cold
     figures["step2_prompt_tokens"] = prompt2_tokens
     figures["step2_cached_tokens"] = cached2
+    figures["step1_tokens"] = step1_tokens
     if args.llama_bench:
         rate_or_none = llama_bench(args.llama_bench, model, args.tokens, args.threads)
         if rate_or_none is not None:
@@ -218,7 +240,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     rows.append(
         (
-            f"step-2 TTFT (prefix reused: {cached2}/{prompt2_tokens} tokens)",
+            f"step-2 TTFT (step 1 capped at {args.call_tokens} tokens; prefix reused: "
+            f"{cached2}/{prompt2_tokens} tokens, step 1 left {step1_tokens} in the cache)",
             f"{ttft2 * 1000:.0f} ms",
         )
     )
