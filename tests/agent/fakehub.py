@@ -5,8 +5,9 @@ huggingface_hub reads (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`, `X-Linked-Size`
 `Content-Length`, `Accept-Ranges`), answers `Range: bytes=N-` with 206, and fails the way the
 hub does: 401 `RepoNotFound` for an unknown repository, 404 `EntryNotFound` / `RevisionNotFound`,
 401 `GatedRepo` without the right token. A hosted file can also cut the connection part-way,
-ignore ranges, advertise a checksum that its bytes do not match, answer 500, or redirect to a
-"CDN" on another host name (`localhost` instead of `127.0.0.1`) as the real hub does for LFS files.
+stall part-way, ignore ranges, advertise a checksum that its bytes do not match, answer 500, or
+redirect to a "CDN" on another host name (`localhost` instead of `127.0.0.1`) as the real hub
+does for LFS files.
 
     with FakeHub() as hub:
         hub.add("owner/repo", "model.gguf", data)
@@ -15,6 +16,7 @@ ignore ranges, advertise a checksum that its bytes do not match, answer 500, or 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -41,6 +43,7 @@ class HostedFile:
     honour_range: bool = True
     fail_status: int | None = None  # every GET answers this status
     redirect: bool = False  # like the real hub: 302 to a CDN on another host (`localhost`)
+    stall_at: int | None = None  # a GET sends up to this offset, then waits (for a Ctrl-C test)
 
     def __post_init__(self) -> None:
         self.sha256 = self.sha256 or hashlib.sha256(self.data).hexdigest()
@@ -61,6 +64,7 @@ class _State:
     files: dict[tuple[str, str], HostedFile] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)  # ends every stall
 
 
 class FakeHub:
@@ -101,6 +105,7 @@ class FakeHub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._state.release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -204,8 +209,14 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
                 cut = hosted.cut_at if hosted.cuts > 0 and (hosted.cut_at or 0) > start else None
                 if cut is not None:
                     hosted.cuts -= 1
+            if hosted.stall_at is not None and hosted.stall_at > start:
+                self.wfile.write(hosted.data[start : hosted.stall_at])
+                self.wfile.flush()
+                state.release.wait(timeout=30)
+                start = hosted.stall_at
             if cut is None:
-                self.wfile.write(hosted.data[start:])
+                with contextlib.suppress(OSError):  # the client may have gone while stalled
+                    self.wfile.write(hosted.data[start:])
                 return
             self.wfile.write(hosted.data[start:cut])
             self.wfile.flush()

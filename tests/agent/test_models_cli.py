@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -200,3 +202,44 @@ def test_ctrl_c_during_a_download_exits_130_with_one_line(
         "Error: download of phi-mini-instruct.gguf failed: interrupted after 5.0 MB "
         "(partial file kept at models/.partial/x.incomplete; rerun to resume)"
     )
+
+
+def test_a_real_ctrl_c_keeps_the_partial_file_and_a_rerun_resumes(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    """SIGINT to the installed command while the hub is mid-transfer: exit 130, one line, the
+    partial file kept outside the final name; the next run fetches only the rest."""
+    data = os.urandom(2 << 20)
+    hub.add("tester/stall", "stall.gguf", data, stall_at=1 << 20)
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "LLM_AGENT_MODELS_DIR": str(tmp_path)}
+    command = [str(AGENT), "models", "download", "tester/stall/stall.gguf"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    partial_dir = tmp_path / ".partial"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        partials = list(partial_dir.glob("stall.gguf.*")) if partial_dir.is_dir() else []
+        if partials and partials[0].stat().st_size == 1 << 20:
+            break
+        time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("the download never reached the stall")
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130, stderr
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert stderr.startswith("Error: download of stall.gguf failed: interrupted after 1.0 MB")
+    assert "rerun to resume" in stderr
+    assert not (tmp_path / "stall.gguf").exists()
+    assert partials[0].stat().st_size == 1 << 20
+
+    hub.add("tester/stall", "stall.gguf", data)  # no stall this time
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (tmp_path / "stall.gguf").read_bytes() == data
+    ranges = [r.range for r in hub.requests if r.path.endswith("/stall.gguf") and r.method == "GET"]
+    assert ranges[-1] == f"bytes={1 << 20}-"
+    assert not partial_dir.exists() or list(partial_dir.iterdir()) == []
