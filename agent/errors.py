@@ -13,6 +13,7 @@ tool call, a tool that fails) never raise: they become error results that go bac
     └── ModelStoreError        the model registry and downloads
         ├── UnknownModelError          a name that is neither in the registry nor REPO/FILE.gguf
         ├── ModelNotDownloadedError    a known model that is not in the models dir (offline lookup)
+        ├── ModelConflictError         the file name is taken by another repository's download
         ├── HubUnreachableError        no network, or HF_HUB_OFFLINE=1 while a download is needed
         ├── RemoteNotFoundError        the repository, revision or file does not exist on the hub
         ├── GatedModelError            the repository needs a token with access (log in)
@@ -99,6 +100,19 @@ class ModelNotDownloadedError(ModelStoreError):
         super().__init__(message)
         self.name = name
         self.models_dir = models_dir
+
+
+class ModelConflictError(ModelStoreError):
+    """The models directory holds a file of the same name downloaded from another repository."""
+
+    def __init__(self, filename: str, repo: str, other: str, models_dir: str) -> None:
+        super().__init__(
+            f"{models_dir}/{filename} was downloaded from {other}, not {repo}: remove it with "
+            f"`agent models remove {filename}` or use another --models-dir"
+        )
+        self.filename = filename
+        self.repo = repo
+        self.other = other
 
 
 class HubUnreachableError(ModelStoreError):

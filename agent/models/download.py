@@ -135,6 +135,7 @@ def download(
     found = store.find(ref)
     if found is not None:
         return found
+    store.check_no_conflict(ref)
     if settings.offline:
         raise HubUnreachableError(client.endpoint, "offline mode, HF_HUB_OFFLINE is set")
     remote = client.metadata(ref)
@@ -166,6 +167,7 @@ def download(
     final = store.path_for(ref)
     os.replace(partial, final)
     _remove_if_empty(partial.parent)
+    store.record_source(ref, remote.commit)
     return final
 
 

@@ -3,11 +3,15 @@
 A complete model is a plain file `MODELS_DIR/FILE.gguf`. A download in progress lives in
 `MODELS_DIR/.partial/FILE.gguf.TAG.incomplete` (TAG names the hub's version of the file, so that a
 partial file is only ever resumed against the same bytes) and is renamed only once verified.
-Nothing here touches the network.
+A downloaded file's repository is recorded in `MODELS_DIR/.sources/FILE.gguf.json`, so that the
+same file name from another repository is never taken for it (a file put there by hand has no
+record and answers to any name). Nothing here touches the network.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -16,13 +20,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.errors import ModelNotDownloadedError, NotEnoughSpaceError, UnknownModelError
+from agent.errors import (
+    ModelConflictError,
+    ModelNotDownloadedError,
+    NotEnoughSpaceError,
+    UnknownModelError,
+)
 from agent.models.registry import REGISTRY, ModelEntry, ModelRef, parse_ref, registry_names
 
 MODELS_DIR_ENV = "LLM_AGENT_MODELS_DIR"
 DEFAULT_MODELS_DIR = Path("models")
 PARTIAL_DIR = ".partial"
 PARTIAL_SUFFIX = ".incomplete"
+SOURCES_DIR = ".sources"
+LOCAL_REPO = "local/file"  # the repo of a ref made from a bare file name in the directory
 
 
 def default_models_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -57,9 +68,39 @@ class ModelStore:
         return self.models_dir / ref.local_name
 
     def find(self, ref: ModelRef) -> Path | None:
-        """The complete file for `ref`, or None when it is not downloaded."""
+        """The complete file for `ref`, or None when it is not downloaded (or the file of that
+        name came from another repository: see `conflict`)."""
         path = self.path_for(ref)
-        return path if path.is_file() else None
+        return path if path.is_file() and self.conflict(ref) is None else None
+
+    def _source_path(self, local_name: str) -> Path:
+        return self.models_dir / SOURCES_DIR / f"{local_name}.json"
+
+    def source_of(self, local_name: str) -> str | None:
+        """The repository the file `local_name` was downloaded from, when that was recorded."""
+        try:
+            record = json.loads(self._source_path(local_name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        repo = record.get("repo") if isinstance(record, dict) else None
+        return repo if isinstance(repo, str) else None
+
+    def conflict(self, ref: ModelRef) -> str | None:
+        """The other repository whose file of the same name is in the directory, if any."""
+        if ref.repo == LOCAL_REPO or not self.path_for(ref).is_file():
+            return None
+        source = self.source_of(ref.local_name)
+        return source if source is not None and source.lower() != ref.repo.lower() else None
+
+    def record_source(self, ref: ModelRef, commit: str | None) -> None:
+        """Note where the complete file of `ref` came from (best effort: a lookup aid)."""
+        record = {"repo": ref.repo, "filename": ref.filename, "revision": ref.revision}
+        if commit:
+            record["commit"] = commit
+        path = self._source_path(ref.local_name)
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
     def partial_path(self, ref: ModelRef, tag: str) -> Path:
         """The partial file of `ref` for the hub version named `tag`."""
@@ -81,12 +122,12 @@ class ModelStore:
     def statuses(self) -> list[ModelStatus]:
         """Every registry entry, then any other GGUF file in the directory."""
         result = [self._status(entry.ref(), entry.size_bytes, entry) for entry in REGISTRY]
-        known = {status.filename for status in result}
+        known = {status.filename for status in result if status.state == "downloaded"}
         if self.models_dir.is_dir():
             for path in sorted(self.models_dir.glob("*.gguf")):
                 if path.name not in known and path.is_file():
                     size = path.stat().st_size
-                    ref = ModelRef(name=path.name, repo="local/file", filename=path.name)
+                    ref = ModelRef(name=path.name, repo=LOCAL_REPO, filename=path.name)
                     result.append(self._status(ref, size, None))
         return result
 
@@ -119,7 +160,7 @@ class ModelStore:
         try:
             return parse_ref(name)
         except UnknownModelError:
-            ref = ModelRef(name=name, repo="local/file", filename=name)
+            ref = ModelRef(name=name, repo=LOCAL_REPO, filename=name)
             if Path(name).name == name and (self.find(ref) or self.partials(ref)):
                 return ref
             raise
@@ -134,7 +175,15 @@ class ModelStore:
             raise ModelNotDownloadedError(ref.name, str(self.models_dir))
         for path in targets:
             path.unlink(missing_ok=True)
+        if not self.path_for(ref).exists():
+            self._source_path(ref.local_name).unlink(missing_ok=True)
         return targets
+
+    def check_no_conflict(self, ref: ModelRef) -> None:
+        """Raise ModelConflictError when the file name of `ref` is taken by another repo's file."""
+        other = self.conflict(ref)
+        if other is not None:
+            raise ModelConflictError(ref.local_name, ref.repo, other, str(self.models_dir))
 
     def free_bytes(self) -> int:
         """Free space on the disk that holds (or will hold) the models directory."""
@@ -173,5 +222,6 @@ def resolve_model(name_or_path: str, *, models_dir: Path | None = None) -> Path:
         raise UnknownModelError(name_or_path, registry_names()) from None
     found = store.find(ref)
     if found is None:
+        store.check_no_conflict(ref)
         raise ModelNotDownloadedError(ref.name, str(store.models_dir))
     return found

@@ -18,6 +18,7 @@ from agent.errors import (
     DownloadInterruptedError,
     GatedModelError,
     HubUnreachableError,
+    ModelConflictError,
     NotEnoughSpaceError,
     RemoteNotFoundError,
 )
@@ -49,11 +50,13 @@ def blob() -> bytes:
     return os.urandom(3 << 20)
 
 
-def _only_file(models_dir: Path) -> list[str]:
-    """Every file under models_dir, relative, so a test can say nothing else was left behind."""
+def _only_file(models_dir: Path, *, sources: bool = False) -> list[str]:
+    """Every file under models_dir, relative, so a test can say nothing else was left behind
+    (the `.sources/` records of complete downloads only when `sources`)."""
     if not models_dir.exists():
         return []
-    return sorted(str(p.relative_to(models_dir)) for p in models_dir.rglob("*") if p.is_file())
+    files = (str(p.relative_to(models_dir)) for p in models_dir.rglob("*") if p.is_file())
+    return sorted(f for f in files if sources or not f.startswith(".sources/"))
 
 
 def test_downloads_a_gguf_that_llama_cpp_loads(
@@ -321,3 +324,31 @@ def test_a_disk_that_fills_up_mid_download_is_a_space_error(
         download_model(f"{repo}/m.gguf", models_dir=tmp_path, settings=settings)
 
     assert not (tmp_path / "m.gguf").exists()
+
+
+def test_the_same_file_name_from_another_repository_is_never_taken_for_it(
+    hub: FakeHub, settings: HubSettings, tmp_path: Path
+) -> None:
+    first, second = f"tester/repo-{next(_names)}", f"tester/repo-{next(_names)}"
+    hub.add(first, "same.gguf", b"GGUF first")
+    hub.add(second, "same.gguf", b"GGUF second")
+    path = download_model(f"{first}/same.gguf", models_dir=tmp_path, settings=settings)
+    before = len(hub.requests)
+
+    for lookup in (download_model, resolve_model):
+        with pytest.raises(ModelConflictError) as caught:
+            lookup(f"{second}/same.gguf", models_dir=tmp_path)  # type: ignore[operator]
+        assert str(caught.value) == (
+            f"{tmp_path}/same.gguf was downloaded from {first}, not {second}: remove it with "
+            "`agent models remove same.gguf` or use another --models-dir"
+        )
+    assert len(hub.requests) == before and path.read_bytes() == b"GGUF first"
+    assert resolve_model(f"{first}/same.gguf", models_dir=tmp_path) == path
+    assert resolve_model("same.gguf", models_dir=tmp_path) == path  # a bare name: any source
+    assert [s.filename for s in ModelStore(tmp_path).statuses() if s.entry is None] == ["same.gguf"]
+
+    ModelStore(tmp_path).remove(ModelStore(tmp_path).ref_for("same.gguf"))
+    assert _only_file(tmp_path, sources=True) == []
+    path = download_model(f"{second}/same.gguf", models_dir=tmp_path, settings=settings)
+    assert path.read_bytes() == b"GGUF second"
+    assert _only_file(tmp_path, sources=True) == [".sources/same.gguf.json", "same.gguf"]
