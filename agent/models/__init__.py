@@ -72,7 +72,6 @@ def download_model(
     found = store.find(ref)
     if found is not None:
         return found
-    store.check_no_conflict(ref)
     settings = settings if settings is not None else HubSettings.from_env()
     if client is None:
         from agent.models.hub import HfHubClient  # imports huggingface_hub: only when needed

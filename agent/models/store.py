@@ -71,7 +71,7 @@ class ModelStore:
         """The complete file for `ref`, or None when it is not downloaded (or the file of that
         name came from another repository: see `conflict`)."""
         path = self.path_for(ref)
-        return path if path.is_file() and self.conflict(ref) is None else None
+        return path if path.is_file() and self._other_source(ref) is None else None
 
     def _source_path(self, local_name: str) -> Path:
         return self.models_dir / SOURCES_DIR / f"{local_name}.json"
@@ -87,7 +87,11 @@ class ModelStore:
 
     def conflict(self, ref: ModelRef) -> str | None:
         """The other repository whose file of the same name is in the directory, if any."""
-        if ref.repo == LOCAL_REPO or not self.path_for(ref).is_file():
+        return self._other_source(ref) if self.path_for(ref).is_file() else None
+
+    def _other_source(self, ref: ModelRef) -> str | None:
+        """The recorded repository of `ref`'s file name when it is not `ref`'s own."""
+        if ref.repo == LOCAL_REPO:
             return None
         source = self.source_of(ref.local_name)
         return source if source is not None and source.lower() != ref.repo.lower() else None
