@@ -82,6 +82,15 @@ class _Collector:
             pos = _skip(self.text, end, " \t\r\n,;")
         return pos
 
+    def finish_marked(self, pos: int) -> ParsedReply:
+        """The reply of a syntax whose calls follow markers, scanned up to `pos`: when no marker
+        was seen (`pos` 0), a reply that is only call objects counts as calls."""
+        if pos == 0:
+            pos = self.leading_json(_skip(self.text, 0, " \t\r\n"), strict=False)
+            pos = pos if self.calls else 0
+        self.content.append(self.text[pos:])
+        return self.reply()
+
     def reply(self) -> ParsedReply:
         content = "\n".join(piece.strip() for piece in self.content if piece.strip())
         return ParsedReply(content=content, calls=tuple(self.calls), errors=tuple(self.errors))
@@ -231,11 +240,7 @@ class HermesSyntax(JsonSyntax):
             elif closed < 0 and len(collector.errors) > known[1]:
                 collector.errors[-1] += " (the <tool_call> block is not closed)"
             pos = len(text) if closed < 0 else closed + len(self.close_tag)
-        if pos == 0:  # no block at all: a reply that is only call objects
-            pos = collector.leading_json(_skip(text, 0, " \t\r\n"), strict=False)
-            pos = pos if collector.calls else 0
-        collector.content.append(text[pos:])
-        return collector.reply()
+        return collector.finish_marked(pos)
 
     def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
         """Canonical blocks; in "auto" mode plain text may come instead or before them."""
@@ -289,11 +294,7 @@ class MistralSyntax(JsonSyntax):
             pos = collector.leading_json(start, strict=True)
             if known == (len(collector.calls), len(collector.errors)):
                 collector.errors.append(f"malformed call: no call object after {self.marker}")
-        if pos == 0:  # no marker at all: a reply that is only call objects
-            pos = collector.leading_json(_skip(text, 0, " \t\r\n"), strict=False)
-            pos = pos if collector.calls else 0
-        collector.content.append(text[pos:])
-        return collector.reply()
+        return collector.finish_marked(pos)
 
     def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
         """The marker and a list of canonical objects; in "auto" mode text may come instead."""
