@@ -16,7 +16,7 @@ DEFAULT_MODEL := models/Phi-3-mini-4k-instruct-q4.gguf
 MODEL ?= $(DEFAULT_MODEL)
 PROMPT ?= Please echo back 'Something to echo'
 
-.PHONY: help install python-env node-env llama test lint typecheck pytest run-agent clean distclean
+.PHONY: help install python-env node-env llama test lint typecheck pytest fuzz run-agent clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ typecheck: $(VENV_STAMP)
 # pytest exits 5 when it collected no test: that is a failure here, as any non-zero exit is.
 pytest: install
 	$(VENV)/bin/pytest
+
+fuzz: install ## Property tests with fresh random examples, ten times as many (slow; not in CI)
+	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest -k "not slow" tests/agent tests/tools tests/test_test_model.py
 
 run-agent: install ## Run the seed demonstration (MODEL=..., PROMPT=... to override)
 	@if [ "$(MODEL)" = "$(DEFAULT_MODEL)" ] && [ ! -f "$(MODEL)" ]; then \

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import tests.hypothesis_profiles  # noqa: F401  (loads the Hypothesis profile before any test module)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

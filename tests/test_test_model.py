@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
+
 
 @pytest.fixture(scope="module")
 def llm(tiny_model_path: Path) -> llama_cpp.Llama:
@@ -21,7 +23,7 @@ def test_metadata_has_llama_arch_and_chatml_template(llm: llama_cpp.Llama) -> No
     assert llm.token_eos() == llm.tokenize(b"<|im_end|>", add_bos=False, special=True)[0]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(text=st.text(max_size=80))
 def test_tokenizer_round_trips_any_text(llm: llama_cpp.Llama, text: str) -> None:
     tokens = llm.tokenize(text.encode(), add_bos=False, special=False)

@@ -16,8 +16,17 @@ from tool_runner.metadata import ParamType, ToolMetadata, ToolParam
 
 MAX_CALLS = 4
 MAX_STRING_CHARS = 256
-_MAX_INT_DIGITS = 16  # repr(float) writes up to 17 significant digits: 16 + 1 fraction digit
-_MAX_FRACTION_DIGITS = 17
+_MAX_INT_DIGITS = 16  # integers and the integer part of positional numbers: |x| < 1e16
+# The bounds of `number`, from how Python's repr (and so json.dumps) writes a finite float: the
+# shortest text that reads back the same, at most 17 significant digits, positional when
+# 1e-4 <= |x| < 1e16 and scientific otherwise.
+_MAX_POSITIONAL_FRACTION_DIGITS = 20  # 0.000ddddddddddddddddd: 3 leading zeros + 17 significant
+_MAX_MANTISSA_FRACTION_DIGITS = 16  # d.dddddddddddddddd: 1 + 16 significant
+_MAX_EXPONENT_DIGITS = 3  # 5e-324 .. 1.7976931348623157e+308
+_MAX_POSITIVE_EXPONENT = 308
+# The largest 16-digit fraction f for which 1.f e308 still rounds to the largest double (the next
+# decimal up, 1.7976931348623159e308, overflows to infinity).
+_MAX_DOUBLE_FRACTION = "7976931348623158"
 _WHITESPACE = " \t\r\n"
 
 
@@ -87,11 +96,44 @@ def integer(b: GrammarBuilder) -> str:
 
 
 def number(b: GrammarBuilder) -> str:
-    """A JSON number with bounded digits; Python's repr of floats within 1e-99..1e99 fits."""
-    whole = integer(b)
-    fraction = f'("." [0-9]{{1,{_MAX_FRACTION_DIGITS}}})?'
-    # two exponent digits: every number it admits is a finite double (under 1e100)
-    return b.rule("number", f"{whole} {fraction} ([eE] [-+]? [0-9]{{1,2}})?")
+    """A JSON number that admits every finite float as Python's repr/json.dumps writes it
+    (subnormals and -0.0 included), and nothing that would read back as infinity.
+
+    Bounds, so that a random model still ends the rule and every admitted number is a finite
+    double: positional numbers have at most 16 integer and 20 fraction digits (under 1e16);
+    scientific ones a one-digit mantissa with at most 16 fraction digits and an exponent of at
+    most three digits, where a positive exponent stops at 308 and 308 itself takes only a
+    mantissa that rounds to at most the largest double (1.7976931348623158 or less).
+    """
+    sign = '"-"?'
+    whole = f'("0" | [1-9] [0-9]{{0,{_MAX_INT_DIGITS - 1}}})'
+    positional = f'{whole} ("." [0-9]{{1,{_MAX_POSITIONAL_FRACTION_DIGITS}}})?'
+    fraction = f'("." [0-9]{{1,{_MAX_MANTISSA_FRACTION_DIGITS}}})?'
+    mantissa = f"[0-9] {fraction}"
+    top = _MAX_POSITIVE_EXPONENT
+    below_top = (  # 0 .. 307, leading zeros allowed, at most three digits
+        f'[0-9]{{1,2}} | [0-{top // 100 - 1}] [0-9] [0-9] | "{top // 10}" [0-{top % 10 - 1}]'
+    )
+    negative = f'"-" [0-9]{{1,{_MAX_EXPONENT_DIGITS}}}'  # tiny numbers round to zero: finite
+    largest = b.rule("number-max-mantissa", f'"0" {fraction} | "1" ("." {_at_most(b)})?')
+    scientific = f'{mantissa} [eE] ({negative} | "+"? ({below_top})) | {largest} [eE] "+"? "{top}"'
+    b.rule("number-scientific", scientific)
+    return b.rule("number", f"{sign} (number-scientific | {positional})")
+
+
+def _at_most(b: GrammarBuilder, bound: str = _MAX_DOUBLE_FRACTION) -> str:
+    """A rule for 1 to len(bound) digits that, read as a fraction, is at most 0.`bound`."""
+    name = ""
+    for index in range(len(bound) - 1, -1, -1):
+        digit = int(bound[index])
+        rest = len(bound) - index - 1
+        same = literal(bound[index]) + (f" {name}?" if name else "")
+        alternatives = [same]
+        if digit > 0:
+            smaller = f"[0-{digit - 1}]"
+            alternatives.append(f"{smaller} [0-9]{{0,{rest}}}" if rest else smaller)
+        name = b.rule(rule_name("number-fraction-at-most", index), " | ".join(alternatives))
+    return name
 
 
 def boolean(b: GrammarBuilder) -> str:

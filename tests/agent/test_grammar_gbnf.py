@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from agent.errors import GrammarError, InvalidGrammarError
 from agent.syntax import validate_gbnf
 from agent.syntax.gbnf import parse_gbnf
+from tests.hypothesis_profiles import examples
 
 PROBE = Path(__file__).with_name("gbnf_probe.py")
 
@@ -108,7 +109,7 @@ GBNF_PIECES = ['"a"', '"', "[", "]", "^", "-", "a-z", "(", ")", "|", "*", "+", "
 GBNF_LIKE = st.lists(st.sampled_from(GBNF_PIECES), max_size=25).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(text=GBNF_LIKE | st.text(max_size=40))
 def test_only_ever_raises_grammar_errors(text: str) -> None:
     with contextlib.suppress(GrammarError):

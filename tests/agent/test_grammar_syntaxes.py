@@ -3,13 +3,15 @@ known tools (plus, in "auto" mode, a plain answer), and whatever they admit pars
 
 from __future__ import annotations
 
+import json
+import math
 import random
 from functools import cache
 from pathlib import Path
 
 import pytest
 from gbnf_walk import Grammar
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from syntax_samples import CALCULATOR, CLOCK, DATETIME, ECHO, FILES, TOOLS
 from test_grammar_gbnf import llama_cpp_accepts
@@ -19,12 +21,13 @@ from agent.errors import GrammarError
 from agent.messages import JsonScalar, ToolCall
 from agent.syntax import SYNTAXES, get_syntax
 from agent.syntax.base import ParsedReply, ToolChoice
-from agent.syntax.grammar import MAX_CALLS
+from agent.syntax.grammar import MAX_CALLS, GrammarBuilder, number
+from tests.hypothesis_profiles import examples
 from tool_runner.metadata import ToolMetadata
 
 CHOICES: tuple[ToolChoice, ...] = ("auto", "required")
 TOOL_SETS = [TOOLS, (ECHO,), (CLOCK,), (FILES, DATETIME)]
-PROFILE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROFILE = settings(max_examples=examples(60))
 
 
 @cache
@@ -96,6 +99,69 @@ def test_grammar_admits_the_canonical_calls(
         calls = calls[:1]  # Llama 3 templates take one call per turn
     text = lead + get_syntax(name).render(calls, TOOLS)
     assert grammar_for(name, choice).matches(text), text
+
+
+# Floats whose repr the grammar once refused (0.026249641134428008 needs 18 fraction digits), and
+# the extremes of what repr writes: the smallest subnormal, the largest double, a negative zero,
+# a small exponent form and a 17-significant-digit sum.
+EDGE_FLOATS = [
+    0.026249641134428008,
+    5e-324,
+    -5e-324,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    -0.0,
+    1e-07,
+    0.1 + 0.2,
+    0.00012345678901234567,
+    1e16,
+    2.2250738585072014e-308,
+    123456789012345.67,
+]
+
+
+@pytest.mark.parametrize("name", SYNTAXES)
+@pytest.mark.parametrize("value", EDGE_FLOATS, ids=repr)
+def test_grammar_admits_every_float_repr_writes(name: str, value: float) -> None:
+    call = ToolCall(id="x", name="DateTime", arguments={"op": "now", "scale": value})
+    text = get_syntax(name).render([call], TOOLS)
+    assert grammar_for(name, "required").matches(text), text
+    assert get_syntax(name).parse(text, TOOLS).calls[0].arguments["scale"] == value
+
+
+@cache
+def _number_grammar() -> Grammar:
+    builder = GrammarBuilder()
+    builder.rule("root", number(builder))
+    return Grammar(builder.build())
+
+
+@pytest.mark.parametrize(
+    "text", ["1.7976931348623159e308", "1.8e308", "2e+308", "9e308", "1e309", "-1e999"]
+)
+def test_number_grammar_refuses_what_overflows(text: str) -> None:
+    assert not math.isfinite(float(text))
+    assert not _number_grammar().matches(text)
+
+
+@pytest.mark.parametrize("text", ["1.7976931348623158e308", "1e-999", "9.9e307", "0.5e308"])
+def test_number_grammar_admits_finite_edges(text: str) -> None:
+    assert math.isfinite(float(text))
+    assert _number_grammar().matches(text)
+
+
+@PROFILE
+@given(seed=st.integers(0, 2**32 - 1))
+def test_every_number_the_grammar_makes_is_finite(seed: int) -> None:
+    text = _number_grammar().sample(random.Random(seed))
+    assert text is not None and math.isfinite(float(text)), text
+
+
+@PROFILE
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+def test_number_grammar_admits_any_finite_float(value: float) -> None:
+    assert _number_grammar().matches(repr(value)), repr(value)
+    assert _number_grammar().matches(json.dumps(value)), value
 
 
 @pytest.mark.parametrize("name", SYNTAXES)

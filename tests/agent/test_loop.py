@@ -25,6 +25,7 @@ from agent.loop import run_agent
 from agent.messages import ChatMessage, ToolCall
 from agent.tools import unknown_tool_result
 from agent.transcript import TranscriptRecorder
+from tests.hypothesis_profiles import examples
 from tool_runner import ResultKind, ToolMetadata, ToolParam, ToolResult
 
 ECHO = ToolMetadata(
@@ -304,7 +305,7 @@ def test_the_transcript_of_a_stopped_run(max_steps: int) -> None:
     assert len(transcript.steps) == max_steps
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(
     replies=st.lists(
         st.one_of(

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from toolspec import ToolError
 
+from tests.hypothesis_profiles import examples
 from tool_runner import ResultKind
 
 EXACT = [
@@ -100,7 +101,7 @@ OPS: dict[str, Callable[[int, int], int]] = {
 BIG = st.integers(min_value=-(10**40), max_value=10**40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(a=BIG, b=BIG, op=st.sampled_from(sorted(OPS)))
 def test_integer_arithmetic_matches_python(a: int, b: int, op: str) -> None:
     expression = f"({a}) {op} ({b})"
@@ -111,7 +112,7 @@ def test_integer_arithmetic_matches_python(a: int, b: int, op: str) -> None:
         assert calc.run({"expression": expression}) == str(OPS[op](a, b))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.text(alphabet="0123456789.+-*/%^(), eqrtsapimx_", max_size=40))
 def test_any_input_gives_a_value_or_a_one_line_tool_error(text: str) -> None:
     try:
