@@ -6,11 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fast_limits import FAST_LIMITS
 from wat_components import HOSTILE, Spec, component_wat
 
-from tool_runner import Limits, Policy, Tool, ToolRunner
-
-FAST_LIMITS = Limits(timeout_s=0.3, memory_mib=16, max_output_bytes=64 * 1024)
+from tool_runner import Policy, Tool, ToolRunner
 
 
 @pytest.fixture(scope="session")

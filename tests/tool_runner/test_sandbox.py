@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import FAST_LIMITS
+from fast_limits import FAST_LIMITS
 
 from tool_runner import DirGrant, Limits, Policy, ResultKind, Tool, ToolRunner
 

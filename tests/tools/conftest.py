@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tool_loading import LoadTool
 
 from tool_runner import Policy, Tool, ToolRunner
 
@@ -19,8 +20,6 @@ for folder in ("pyguest", "calculator", "datetime", "files", "http-get"):
     path = str(TOOLS_DIR / folder)
     if path not in sys.path:
         sys.path.append(path)
-
-LoadTool = Callable[..., Tool]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import LoadTool
+from tool_loading import LoadTool
 
 from tool_runner import ResultKind
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import calc
 import pytest
-from conftest import LoadTool
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tool_loading import LoadTool
 from toolspec import ToolError
 
 from tests.hypothesis_profiles import examples

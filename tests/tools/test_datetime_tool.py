@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import dates
 import pytest
-from conftest import LoadTool
+from tool_loading import LoadTool
 from toolspec import ToolError
 
 from tool_runner import ResultKind

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import fileops
 import pytest
-from conftest import LoadTool
+from tool_loading import LoadTool
 
 from tool_runner import DirGrant, Policy, ResultKind, Tool
 

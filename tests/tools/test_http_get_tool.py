@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpget
 import pytest
-from conftest import LoadTool
+from tool_loading import LoadTool
 from toolspec import ToolError
 
 from tool_runner import Policy, ResultKind, Tool
