@@ -4,6 +4,7 @@ The public API is re-exported here; everything else is private to the package.
 """
 
 from tool_runner.arguments import ArgValue
+from tool_runner.cache_dir import default_cache_dir
 from tool_runner.errors import (
     ArgumentsError,
     CompileError,
@@ -43,6 +44,7 @@ __all__ = [
     "ToolRunner",
     "ToolRunnerError",
     "ToolUsage",
+    "default_cache_dir",
     "UnknownWorldError",
     "UnsatisfiedImportsError",
 ]

@@ -6,7 +6,7 @@ itself refuses an incompatible one, which we treat as a miss). A small stat inde
 (path, size, mtime, ctime, inode) to that digest so that a warm load does not even hash the
 file: an 18 MB Python component loads in milliseconds. Writes are atomic (temp file + rename);
 a corrupt or unreadable entry is deleted and recompiled, and a cache that cannot be written is
-skipped, never fatal.
+skipped, never fatal. `CompileCache.stats` counts hits and compilations.
 """
 
 from __future__ import annotations
@@ -21,13 +21,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime import component
 
-from tool_runner.engine import SharedEngine, wasmtime_version
-
-
-def default_cache_dir() -> Path:
-    """`${XDG_CACHE_HOME:-~/.cache}/llm-agent/compiled`."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "llm-agent" / "compiled"
+from tool_runner.engine import SandboxEngine, wasmtime_version
 
 
 @dataclass(frozen=True)
@@ -35,8 +29,15 @@ class CacheOutcome:
     """How a component was obtained: `hit` (deserialized) or compiled now."""
 
     component: component.Component
-    key: str
     hit: bool
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """How a cache's loads went so far: `hits` deserialized, `compiled` compiled."""
+
+    hits: int = 0
+    compiled: int = 0
 
 
 class CompileCache:
@@ -44,11 +45,16 @@ class CompileCache:
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
+        self.stats = CacheStats()
 
-    def stat_key(self, path: Path, shared: SharedEngine) -> str | None:
-        """The stat-index key of `path` for this engine, or None if it cannot be stat'ed."""
+    def _count(self, outcome: CacheOutcome) -> CacheOutcome:
+        hits, compiled = self.stats.hits, self.stats.compiled
+        self.stats = CacheStats(hits + outcome.hit, compiled + (not outcome.hit))
+        return outcome
+
+    def stat_key(self, path: Path, st: os.stat_result, shared: SandboxEngine) -> str | None:
+        """The stat-index key of `path` (whose stat is `st`) for this engine, or None."""
         try:
-            st = path.stat()
             real = os.path.realpath(path)
         except OSError:
             return None
@@ -58,11 +64,11 @@ class CompileCache:
         )
         return hashlib.sha256(text.encode()).hexdigest()[:40]
 
-    def lookup(self, path: Path, shared: SharedEngine) -> CacheOutcome | None:
-        """A cached component for `path` found through the stat index, without reading it."""
+    def lookup(self, path: Path, st: os.stat_result, shared: SandboxEngine) -> CacheOutcome | None:
+        """A cached component for `path` (stat `st`) found through the stat index, unread."""
         if self.directory is None:
             return None
-        skey = self.stat_key(path, shared)
+        skey = self.stat_key(path, st, shared)
         if skey is None:
             return None
         try:
@@ -72,9 +78,11 @@ class CompileCache:
         if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
             return None
         found = self._deserialize(key, shared)
-        return None if found is None else CacheOutcome(found, key, hit=True)
+        return None if found is None else self._count(CacheOutcome(found, hit=True))
 
-    def compile(self, path: Path, wasm: bytes, shared: SharedEngine) -> CacheOutcome:
+    def compile(
+        self, path: Path, st: os.stat_result, wasm: bytes, shared: SandboxEngine
+    ) -> CacheOutcome:
         """The component for `wasm` (binary): from the cache if there, else compiled and stored.
 
         Raises wasmtime's error when the bytes do not compile.
@@ -82,20 +90,20 @@ class CompileCache:
         key = content_key(wasm, shared)
         found = self._deserialize(key, shared) if self.directory is not None else None
         if found is not None:
-            self._index(path, key, shared)
-            return CacheOutcome(found, key, hit=True)
+            self._index(path, st, key, shared)
+            return self._count(CacheOutcome(found, hit=True))
         compiled = component.Component(shared.engine, wasm)
         if self.directory is not None:
             with contextlib.suppress(OSError, wasmtime.WasmtimeError):
                 _atomic_write(self._artifact(key), bytes(compiled.serialize()))
-                self._index(path, key, shared)
-        return CacheOutcome(compiled, key, hit=False)
+                self._index(path, st, key, shared)
+        return self._count(CacheOutcome(compiled, hit=False))
 
     def _artifact(self, key: str) -> Path:
         assert self.directory is not None
         return self.directory / f"{key}.cwasm"
 
-    def _deserialize(self, key: str, shared: SharedEngine) -> component.Component | None:
+    def _deserialize(self, key: str, shared: SandboxEngine) -> component.Component | None:
         artifact = self._artifact(key)
         if not artifact.is_file():
             return None
@@ -107,15 +115,15 @@ class CompileCache:
                 artifact.unlink()
             return None
 
-    def _index(self, path: Path, key: str, shared: SharedEngine) -> None:
-        skey = self.stat_key(path, shared)
+    def _index(self, path: Path, st: os.stat_result, key: str, shared: SandboxEngine) -> None:
+        skey = self.stat_key(path, st, shared)
         if skey is None or self.directory is None:
             return
         with contextlib.suppress(OSError):
             _atomic_write(self.directory / "index" / skey, key.encode("ascii"))
 
 
-def content_key(wasm: bytes, shared: SharedEngine) -> str:
+def content_key(wasm: bytes, shared: SandboxEngine) -> str:
     """sha256 over the component bytes, the wasmtime version and the engine settings."""
     digest = hashlib.sha256()
     digest.update(f"wasmtime={wasmtime_version()};engine={shared.settings.digest()};".encode())

@@ -1,10 +1,13 @@
-"""Process-wide wasmtime engines, their epoch ticker and their linkers.
+"""Wasmtime engines owned by a runner: Config -> Engine -> Linker, and the epoch ticker.
 
-One engine per distinct setting (fuel metering on or off) per process, shared by every runner:
-compiled components belong to an engine, and engines are expensive. A single daemon thread
-advances every engine's epoch each `EPOCH_TICK_S`, which is what makes call timeouts work
-(`Store.set_epoch_deadline`). Each engine has one linker with WASI p2 and the
-`llm-agent:tool/host` interface, built once and shared by every instantiation.
+`Engines` holds one `SandboxEngine` per distinct `EngineSettings` (fuel metering on or off),
+created on first use: compiled components belong to an engine, and engines are expensive. A
+single `EpochTicker` thread advances every engine's epoch each `EPOCH_TICK_S`, which is what
+makes call timeouts work (`Store.set_epoch_deadline`). Each engine has one linker with WASI p2
+and the `llm-agent:tool/host` interface, shared by every instantiation.
+
+Everything here owns native handles or a thread, so each object has `close()` and is a context
+manager; `Engines.close()` stops and joins the ticker, then closes the linkers and engines.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import hashlib
 import importlib.metadata
 import platform
 import threading
-import time
 from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeVar
 
 import wasmtime
 from wasmtime import component
@@ -22,6 +26,17 @@ from wasmtime import component
 from tool_runner.host import HOST_INTERFACE, host_http_get, host_log
 
 EPOCH_TICK_S = 0.01
+_Self = TypeVar("_Self", bound="_Closing")
+
+
+def wasmtime_version() -> str:
+    """The installed wasmtime-py version (it follows wasmtime's)."""
+    return importlib.metadata.version("wasmtime")
+
+
+def deadline_ticks(timeout_s: float) -> int:
+    """Epoch ticks for `timeout_s`: rounded up, plus one for the tick already under way."""
+    return max(1, int(-(-timeout_s // EPOCH_TICK_S))) + 1
 
 
 @dataclass(frozen=True)
@@ -44,63 +59,104 @@ class EngineSettings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class SharedEngine:
-    """An engine with its settings and its ready-to-use linker."""
+class _Closing:
+    """Context-manager support for classes with `close()`."""
 
-    engine: wasmtime.Engine
-    linker: component.Linker
-    settings: EngineSettings
+    def close(self) -> None:
+        """Release what this object owns; closing twice is harmless."""
 
+    def __enter__(self: _Self) -> _Self:
+        return self
 
-_lock = threading.Lock()
-_engines: dict[EngineSettings, SharedEngine] = {}
-_ticker: threading.Thread | None = None
-
-
-def wasmtime_version() -> str:
-    """The installed wasmtime-py version (it follows wasmtime's)."""
-    return importlib.metadata.version("wasmtime")
-
-
-def shared_engine(settings: EngineSettings) -> SharedEngine:
-    """The process's engine for `settings`, created (with its linker) on first use."""
-    with _lock:
-        found = _engines.get(settings)
-        if found is None:
-            found = _engines[settings] = _create(settings)
-            _start_ticker()
-        return found
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
-def _create(settings: EngineSettings) -> SharedEngine:
-    config = wasmtime.Config()
-    config.wasm_component_model = True
-    config.epoch_interruption = True
-    config.consume_fuel = settings.fuel
-    engine = wasmtime.Engine(config)
-    linker = component.Linker(engine)
-    linker.add_wasip2()
-    with linker.root() as root, root.add_instance(HOST_INTERFACE) as host:
-        host.add_func("log", host_log)
-        host.add_func("http-get", host_http_get)
-    return SharedEngine(engine=engine, linker=linker, settings=settings)
+class SandboxEngine(_Closing):
+    """An engine built for `settings`, with its ready-to-use linker."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        config = wasmtime.Config()
+        config.wasm_component_model = True
+        config.epoch_interruption = True
+        config.consume_fuel = settings.fuel
+        self.settings = settings
+        self.engine = wasmtime.Engine(config)  # takes ownership of the config
+        self.linker = component.Linker(self.engine)
+        self.linker.add_wasip2()
+        with self.linker.root() as root, root.add_instance(HOST_INTERFACE) as host:
+            host.add_func("log", host_log)
+            host.add_func("http-get", host_http_get)
+
+    def close(self) -> None:
+        """Close the linker and the engine (components and stores keep what they need)."""
+        self.linker.close()
+        self.engine.close()
 
 
-def _start_ticker() -> None:
-    global _ticker
-    if _ticker is None:
-        _ticker = threading.Thread(target=_tick, name="tool-runner-epoch", daemon=True)
-        _ticker.start()
+class EpochTicker(_Closing):
+    """A thread that increments the epoch of each registered engine every `EPOCH_TICK_S`."""
+
+    def __init__(self) -> None:
+        self._engines: list[wasmtime.Engine] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, engine: wasmtime.Engine) -> None:
+        """Tick `engine` from now on (starting the thread on first use)."""
+        with self._lock:
+            if self._stop.is_set():
+                raise RuntimeError("the epoch ticker is closed")
+            self._engines.append(engine)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="tool-runner-epoch", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(EPOCH_TICK_S):
+            with self._lock:
+                for engine in self._engines:
+                    engine.increment_epoch()
+
+    def close(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        with self._lock:
+            self._engines.clear()
 
 
-def _tick() -> None:
-    while True:
-        time.sleep(EPOCH_TICK_S)
-        for shared in list(_engines.values()):
-            shared.engine.increment_epoch()
+class Engines(_Closing):
+    """The engines of one runner, one per `EngineSettings`, all ticked by one `EpochTicker`."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[EngineSettings, SandboxEngine] = {}
+        self._ticker = EpochTicker()
 
-def deadline_ticks(timeout_s: float) -> int:
-    """Epoch ticks for `timeout_s`: rounded up, plus one for the tick already under way."""
-    return max(1, int(-(-timeout_s // EPOCH_TICK_S))) + 1
+    def get(self, settings: EngineSettings) -> SandboxEngine:
+        """The engine for `settings`, created (with its linker) on first use."""
+        with self._lock:
+            found = self._engines.get(settings)
+            if found is None:
+                found = self._engines[settings] = SandboxEngine(settings)
+                self._ticker.add(found.engine)
+            return found
+
+    def close(self) -> None:
+        """Stop the ticker, then close every engine."""
+        self._ticker.close()
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.close()

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    model_serializer,
+    model_validator,
+)
 
 
 class ResultKind(str, Enum):
@@ -13,6 +22,7 @@ class ResultKind(str, Enum):
     SUCCESS = "success"
     TOOL_ERROR = "tool_error"
     INVALID_ARGUMENTS = "invalid_arguments"
+    UNKNOWN_TOOL = "unknown_tool"
     TIMEOUT = "timeout"
     MEMORY_LIMIT = "memory_limit"
     TRAP = "trap"
@@ -22,12 +32,15 @@ class ResultKind(str, Enum):
 
 
 class ToolResult(BaseModel):
-    """What a tool call produced. `error` is a one-line message for every non-success kind."""
+    """What a tool call produced. `error` is a one-line message for every non-success kind.
+
+    `ok` is derived from `kind` (and still appears in `model_dump` and JSON); an `ok` given to
+    the constructor, as in a dumped result read back, must agree with `kind`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     tool: str
-    ok: bool
     kind: ResultKind
     output: str | None = None
     error: str | None = None
@@ -37,6 +50,31 @@ class ToolResult(BaseModel):
     elapsed_ms: float = 0.0
     exit_code: int | None = None
     arguments: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ok_agrees_with_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "ok" in data:
+            data = dict(data)
+            ok = data.pop("ok")
+            if bool(ok) != (ResultKind(data.get("kind")) is ResultKind.SUCCESS):
+                raise ValueError(f"ok={ok!r} contradicts kind={data.get('kind')!r}")
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        """True for `ResultKind.SUCCESS`, False for every other kind."""
+        return self.kind is ResultKind.SUCCESS
+
+    @model_serializer(mode="wrap")
+    def _ok_after_tool(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # `ok` stays where it was when it was a field, so dumps and JSON keep their shape.
+        dumped: dict[str, Any] = handler(self)
+        if "tool" not in dumped or "ok" not in dumped:
+            return dumped
+        ok = dumped.pop("ok")
+        return {"tool": dumped.pop("tool"), "ok": ok, **dumped}
 
     @property
     def text(self) -> str:

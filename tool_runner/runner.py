@@ -1,44 +1,44 @@
 """`ToolRunner` loads components as `Tool`s; `Tool.call` runs one sandboxed call.
 
-    with ToolRunner(policy=Policy()) as runner:
+    with ToolRunner(policy=Policy(), cache_dir=default_cache_dir(os.environ)) as runner:
         tool = runner.load(Path("components/echo-tool-component.wasm"))
         result = tool.call({"value": "Hello"})
 
 Loading raises `LoadError` subclasses (one-line messages). Calling never raises for anything the
 guest or the caller's arguments do: the outcome is a `ToolResult` with a `ResultKind`.
+A runner owns its engines and their epoch ticker; `close()` (or leaving the `with` block)
+closes every tool's kept store, stops the ticker and closes the engines.
 """
 
 from __future__ import annotations
 
-import atexit
+import os
 import threading
 import time
-import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import wasmtime
 from wasmtime import component
 
-from tool_runner.arguments import ArgumentError, ArgValue, canonical_arguments
-from tool_runner.cache import CompileCache, default_cache_dir
-from tool_runner.engine import EngineSettings, SharedEngine, shared_engine
-from tool_runner.errors import CompileError, LoadError, MetadataError
-from tool_runner.host import CURRENT_CALL, CallContext
-from tool_runner.loader import check_path, read_component_bytes
+from tool_runner.arguments import ArgValue, canonical_arguments
+from tool_runner.cache import CompileCache
+from tool_runner.cache_dir import default_cache_dir
+from tool_runner.component_file import read_component_bytes, stat_component
+from tool_runner.engine import Engines, EngineSettings, SandboxEngine
+from tool_runner.errors import ArgumentsError, CompileError, LoadError, MetadataError
 from tool_runner.metadata import ToolMetadata, World
 from tool_runner.policy import Limits, Policy
 from tool_runner.result import ResultKind, ToolResult
 from tool_runner.sandbox import (
-    Captures,
     Failure,
-    arm,
-    classify,
-    new_store,
-    output_too_large,
-    reason_line,
+    Instance,
+    Invocation,
+    invoke,
+    output_failure,
+    tool_error,
+    wasmtime_errors_as,
 )
 from tool_runner.worlds import (
     WorldBinding,
@@ -58,18 +58,18 @@ class Tool:
         path: Path,
         metadata: ToolMetadata,
         policy: Policy,
-        shared: SharedEngine,
+        engine: SandboxEngine,
         compiled: component.Component,
         binding: WorldBinding,
     ) -> None:
         self.path = path
         self.metadata = metadata
         self.policy = policy
-        self._shared = shared
+        self._engine = engine
         self._component = compiled
         self._binding = binding
         self._lock = threading.Lock()
-        self._warm: tuple[wasmtime.Store, component.Func, Captures] | None = None
+        self._warm: Instance | None = None
 
     @property
     def name(self) -> str:
@@ -100,115 +100,71 @@ class Tool:
         started = time.perf_counter()
         try:
             arguments = canonical_arguments(self.metadata, args or {})
-        except ArgumentError as exc:
-            return self._result(started, Failure(ResultKind.INVALID_ARGUMENTS, str(exc)), {})
+        except ArgumentsError as exc:
+            failure = Failure(ResultKind.INVALID_ARGUMENTS, str(exc))
+            return self._result(started, {}, failure=failure)
         with self._lock:
             return self._call(started, arguments)
 
     def _call(self, started: float, arguments: dict[str, str]) -> ToolResult:
         limits = self.limits
-        context = CallContext(policy=self.policy, log_budget=limits.max_output_bytes)
-        token = CURRENT_CALL.set(context)
-        captures = Captures.for_limits(limits)
-        store: wasmtime.Store | None = None
-        try:
-            store, func, captures = self._instance(limits, captures)
-            value = func(store, lower_arguments(self.world, arguments))
-        except Exception as exc:  # noqa: BLE001 - every guest failure becomes a result
-            self._warm = None
-            failure = classify(exc, limits, captures)
-            # The traceback holds the store in a cycle; break it so the store goes now.
-            exc.__traceback__ = None
-            return self._result(started, failure, arguments, captures, context)
-        finally:
-            CURRENT_CALL.reset(token)
-            self._release(store)
-        ok, text = lift_result(self.world, value)
-        for name, sink in (("stdout", captures.stdout), ("stderr", captures.stderr)):
-            if sink.overflowed:
-                return self._result(
-                    started, output_too_large(name, limits), arguments, captures, context
-                )
-        if len(text.encode("utf-8", "replace")) > limits.max_output_bytes:
-            failure = output_too_large("the tool's output", limits)
-            return self._result(started, failure, arguments, captures, context)
-        if not ok:
-            failure = Failure(ResultKind.TOOL_ERROR, text.strip() or "the tool reported failure")
-            return self._result(started, failure, arguments, captures, context)
-        return ToolResult(
-            tool=self.name,
-            ok=True,
-            kind=ResultKind.SUCCESS,
-            output=text,
-            stdout=captures.stdout.text(),
-            stderr=captures.stderr.text(),
-            log=tuple(context.log),
-            elapsed_ms=(time.perf_counter() - started) * 1000,
-            arguments=arguments,
+        done = invoke(
+            self._engine,
+            self._component,
+            self._binding.execute,
+            self.policy,
+            limits,
+            [lower_arguments(self.world, arguments)],
+            warm=self._warm,
+            keep=self.policy.reuse_instance,
         )
-
-    def _release(self, store: wasmtime.Store | None) -> None:
-        # Close a store we do not keep right away, on this thread: left to the garbage
-        # collector, its WASI streams may be flushed from a wasmtime thread during interpreter
-        # shutdown, which aborts the process.
-        if store is not None and (self._warm is None or self._warm[0] is not store):
-            store.close()
-
-    def _instance(
-        self, limits: Limits, captures: Captures
-    ) -> tuple[wasmtime.Store, component.Func, Captures]:
-        if self._warm is not None:
-            store, func, warm_captures = self._warm
-            warm_captures.stdout.reset()
-            warm_captures.stderr.reset()
-            arm(store, self._shared, limits)
-            return store, func, warm_captures
-        store = new_store(self._shared, self.policy, limits, captures)
-        instance = self._shared.linker.instantiate(store, self._component)
-        execute = instance.get_func(store, self._binding.execute)
-        if execute is None:  # pragma: no cover - bind_world found it in the component type
-            raise wasmtime.WasmtimeError("execute export is not a function")
-        if self.policy.reuse_instance:
-            self._warm = (store, execute, captures)
-            _LIVE.add(self)
-        return store, execute, captures
+        self._warm = done.kept
+        if done.failure is not None:
+            return self._result(started, arguments, done, done.failure)
+        ok, text = lift_result(self.world, done.value)
+        failure = output_failure(done.captures, limits, text)
+        if failure is None and not ok:
+            failure = tool_error(text, limits, done.captures)
+        return self._result(started, arguments, done, failure, output=text)
 
     def _result(
         self,
         started: float,
-        failure: Failure,
         arguments: dict[str, str],
-        captures: Captures | None = None,
-        context: CallContext | None = None,
+        done: Invocation | None = None,
+        failure: Failure | None = None,
+        output: str | None = None,
     ) -> ToolResult:
         return ToolResult(
             tool=self.name,
-            ok=False,
-            kind=failure.kind,
-            error=failure.message,
-            stdout=captures.stdout.text() if captures else "",
-            stderr=captures.stderr.text() if captures else "",
-            log=tuple(context.log) if context else (),
+            kind=failure.kind if failure else ResultKind.SUCCESS,
+            output=None if failure else output,
+            error=failure.message if failure else None,
+            stdout=done.captures.stdout.text() if done else "",
+            stderr=done.captures.stderr.text() if done else "",
+            log=done.log if done else (),
             elapsed_ms=(time.perf_counter() - started) * 1000,
-            exit_code=failure.exit_code,
+            exit_code=failure.exit_code if failure else None,
             arguments=arguments,
         )
 
     def close(self) -> None:
-        """Drop the reused instance, if any."""
+        """Close the kept instance's store, if any; the tool still works (fresh stores)."""
         with self._lock:
             warm, self._warm = self._warm, None
             if warm is not None:
-                warm[0].close()
+                warm.close()
 
     def __repr__(self) -> str:
         return f"Tool({self.name!r}, path={str(self.path)!r}, world={self.world!r})"
 
 
 class ToolRunner:
-    """Loads tool components under a policy; shares one engine per process and a compile cache.
+    """Loads tool components under a policy; owns its engines and a compile cache.
 
-    `cache_dir=None` uses `${XDG_CACHE_HOME:-~/.cache}/llm-agent/compiled`; `cache=False`
+    `cache_dir` is where compiled components are kept; callers resolve it at their edge, e.g.
+    `default_cache_dir(os.environ)`. `cache_dir=None` resolves exactly that here, when the
+    runner is built (the one place the library reads the environment for it); `cache=False`
     compiles every time.
     """
 
@@ -216,28 +172,26 @@ class ToolRunner:
         self, policy: Policy | None = None, cache_dir: Path | None = None, *, cache: bool = True
     ) -> None:
         self.policy = policy if policy is not None else Policy()
-        self.cache = CompileCache((cache_dir or default_cache_dir()) if cache else None)
+        directory = cache_dir if cache_dir is not None else default_cache_dir(os.environ)
+        self.cache = CompileCache(directory if cache else None)
+        self._engines = Engines()
         self._tools: list[Tool] = []
-        self.last_load_was_cached = False
 
     def load(self, path: Path | str, policy: Policy | None = None) -> Tool:
         """Load the component at `path` as a Tool; raises LoadError subclasses."""
         path = Path(path)
         effective = policy if policy is not None else self.policy
-        shared = shared_engine(EngineSettings(fuel=_needs_fuel(effective)))
-        check_path(path)
-        outcome = self.cache.lookup(path, shared)
+        engine = self._engines.get(EngineSettings(fuel=_needs_fuel(effective)))
+        st = stat_component(path)
+        outcome = self.cache.lookup(path, st, engine)
         if outcome is None:
             wasm = read_component_bytes(path)
-            try:
-                outcome = self.cache.compile(path, wasm, shared)
-            except wasmtime.WasmtimeError as exc:
-                raise CompileError(path, reason_line(exc)) from exc
-        self.last_load_was_cached = outcome.hit
-        check_imports(path, outcome.component, shared.engine)
-        binding = bind_world(path, outcome.component, shared.engine)
-        metadata = _fetch_metadata(path, shared, outcome.component, binding, effective)
-        tool = Tool(path, metadata, effective, shared, outcome.component, binding)
+            with wasmtime_errors_as(lambda reason: CompileError(path, reason)):
+                outcome = self.cache.compile(path, st, wasm, engine)
+        check_imports(path, outcome.component, engine.engine)
+        binding = bind_world(path, outcome.component, engine.engine)
+        metadata = _fetch_metadata(path, engine, outcome.component, binding, effective)
+        tool = Tool(path, metadata, effective, engine, outcome.component, binding)
         self._tools.append(tool)
         return tool
 
@@ -258,10 +212,14 @@ class ToolRunner:
         return [tools[name] for name in sorted(tools)]
 
     def close(self) -> None:
-        """Release every loaded tool's reused instance."""
+        """Close every tool's kept store, stop the epoch ticker and close the engines.
+
+        Tools loaded by this runner must not be called afterwards.
+        """
         for tool in self._tools:
             tool.close()
         self._tools.clear()
+        self._engines.close()
 
     def __enter__(self) -> ToolRunner:
         return self
@@ -275,15 +233,6 @@ class ToolRunner:
         self.close()
 
 
-_LIVE: weakref.WeakSet[Tool] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_live_tools() -> None:
-    for tool in list(_LIVE):
-        tool.close()
-
-
 def _needs_fuel(policy: Policy) -> bool:
     return policy.limits.fuel is not None or any(
         limits.fuel is not None for limits in policy.tool_limits.values()
@@ -292,30 +241,12 @@ def _needs_fuel(policy: Policy) -> bool:
 
 def _fetch_metadata(
     path: Path,
-    shared: SharedEngine,
+    engine: SandboxEngine,
     compiled: component.Component,
     binding: WorldBinding,
     policy: Policy,
 ) -> ToolMetadata:
-    limits = policy.limits
-    captures = Captures.for_limits(limits)
-    context = CallContext(policy=policy, log_budget=limits.max_output_bytes)
-    token = CURRENT_CALL.set(context)
-    store: wasmtime.Store | None = None
-    try:
-        store = new_store(shared, policy, limits, captures)
-        instance = shared.linker.instantiate(store, compiled)
-        func = instance.get_func(store, binding.get_metadata)
-        if func is None:
-            raise MetadataError(path, "get-metadata is not a function")
-        value = func(store)
-    except MetadataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure here means the tool is unusable
-        failure = classify(exc, limits, captures)
-        raise MetadataError(path, f"get-metadata failed: {failure.message}") from None
-    finally:
-        CURRENT_CALL.reset(token)
-        if store is not None:
-            store.close()
-    return read_metadata(path, binding.world, value)
+    done = invoke(engine, compiled, binding.get_metadata, policy, policy.limits)
+    if done.failure is not None:
+        raise MetadataError(path, f"get-metadata failed: {done.failure.message}")
+    return read_metadata(path, binding.world, done.value)

@@ -5,17 +5,29 @@ adds named environment variables, preopened directories (read-only unless grante
 stdio capture. Limits: an epoch deadline (wall clock), a per-memory size cap and caps on tables
 and instances, optional fuel, and bounded stdout/stderr capture. Failures are classified into a
 `ResultKind` with a one-line reason (never a wasm backtrace).
+
+`invoke` is the one path into a guest: new store (or a kept one) + instantiate + get the export
++ call it under a `CallContext`, every failure classified. `output_failure` is the one place the
+output caps are checked, and `wasmtime_errors_as` the one place load-time wasmtime errors are
+wrapped in our own.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import wasmtime
+from wasmtime import component
 
-from tool_runner.engine import SharedEngine, deadline_ticks
+from tool_runner.engine import SandboxEngine, deadline_ticks
+from tool_runner.errors import ToolRunnerError
+from tool_runner.host import CURRENT_CALL, CallContext
 from tool_runner.policy import Limits, Policy
 from tool_runner.result import ResultKind
 
@@ -26,7 +38,12 @@ _OOM_MARKERS = (
     "exceeds memory limits",
     "memory minimum size",
     "failed to grow memory",
+    "realloc return: beyond end of memory",
 )
+# A trap whose innermost frame is an allocator is an allocation that found no memory (wasmtime
+# reports a refused `memory.grow` only to the guest, as -1).
+_INNERMOST_FRAME = re.compile(r"^\s*0:\s+0x[0-9a-f]+ - (?:[^!\n]*!)?(?P<name>[^\n]+)$", re.M)
+_ALLOCATOR = re.compile(r"realloc|malloc|calloc|sbrk|alloc_error|rust_oom|__rdl_oom|dlmalloc")
 _MAX_TABLE_ELEMENTS = 1_000_000
 _MAX_MEMORIES = 16
 _MAX_INSTANCES = 1_000
@@ -74,7 +91,7 @@ class Captures:
 
 
 def new_store(
-    shared: SharedEngine, policy: Policy, limits: Limits, captures: Captures
+    shared: SandboxEngine, policy: Policy, limits: Limits, captures: Captures
 ) -> wasmtime.Store:
     """A store granting exactly what `policy` says, with `limits` applied."""
     wasi = wasmtime.WasiConfig()
@@ -101,7 +118,7 @@ def new_store(
     return store
 
 
-def arm(store: wasmtime.Store, shared: SharedEngine, limits: Limits) -> None:
+def arm(store: wasmtime.Store, shared: SandboxEngine, limits: Limits) -> None:
     """Set the call's deadline (and fuel, when the engine meters it)."""
     store.set_epoch_deadline(deadline_ticks(limits.timeout_s))
     if shared.settings.fuel:
@@ -136,29 +153,143 @@ def classify(exc: BaseException, limits: Limits, captures: Captures) -> Failure:
         return Failure(
             ResultKind.EXIT, f"the tool exited with code {exc.code} before returning", exc.code
         )
-    for name, sink in (("stdout", captures.stdout), ("stderr", captures.stderr)):
-        if sink.overflowed:
-            return output_too_large(name, limits)
+    overflow = output_failure(captures, limits)
+    if overflow is not None:
+        return overflow
     reason = reason_line(exc)
     lowered = reason.lower()
     if "wasm trap: interrupt" in lowered:
         return Failure(ResultKind.TIMEOUT, f"timed out after {limits.timeout_s:g} s")
     if "all fuel consumed" in lowered:
         return Failure(ResultKind.FUEL_EXHAUSTED, f"ran out of fuel ({limits.fuel} units)")
-    evidence = (lowered + "\n" + captures.stderr.text()[-2000:].lower()).strip()
-    if any(marker in evidence for marker in _OOM_MARKERS):
-        return Failure(
-            ResultKind.MEMORY_LIMIT,
-            f"exceeded the memory limit of {limits.memory_mib} MiB ({reason})",
-        )
+    innermost = _INNERMOST_FRAME.search(str(exc))
+    if _out_of_memory(reason, captures) or (
+        innermost is not None and _ALLOCATOR.search(innermost["name"])
+    ):
+        return memory_limit(reason, limits)
     if not isinstance(exc, wasmtime.WasmtimeError):
         return Failure(ResultKind.TRAP, f"host error: {type(exc).__name__}: {reason}")
     return Failure(ResultKind.TRAP, reason)
 
 
-def output_too_large(what: str, limits: Limits) -> Failure:
-    """The Failure for output beyond `limits.max_output_bytes`."""
+def tool_error(text: str, limits: Limits, captures: Captures) -> Failure:
+    """The Failure for the tool's own `err(text)`: memory_limit when it says it ran out."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = lines[0] if lines else "the tool reported failure"
+    if _out_of_memory(text, captures):
+        return memory_limit(reason, limits)
+    return Failure(ResultKind.TOOL_ERROR, text.strip() or reason)
+
+
+def memory_limit(reason: str, limits: Limits) -> Failure:
+    """The Failure for a guest that ran into the memory cap; `reason` is one line."""
+    return Failure(
+        ResultKind.MEMORY_LIMIT,
+        f"exceeded the memory limit of {limits.memory_mib} MiB ({reason})",
+    )
+
+
+def _out_of_memory(text: str, captures: Captures) -> bool:
+    evidence = (text + "\n" + captures.stderr.text()[-2000:]).lower()
+    return any(marker in evidence for marker in _OOM_MARKERS)
+
+
+def output_failure(captures: Captures, limits: Limits, output: str | None = None) -> Failure | None:
+    """OUTPUT_TOO_LARGE when stdout, stderr or the tool's `output` went past the cap, else None."""
+    for name, sink in (("stdout", captures.stdout), ("stderr", captures.stderr)):
+        if sink.overflowed:
+            return _too_large(name, limits)
+    if output is not None and len(output.encode("utf-8", "replace")) > limits.max_output_bytes:
+        return _too_large("the tool's output", limits)
+    return None
+
+
+def _too_large(what: str, limits: Limits) -> Failure:
     return Failure(
         ResultKind.OUTPUT_TOO_LARGE,
         f"{what} exceeded the output limit of {limits.max_output_bytes} bytes",
     )
+
+
+@contextmanager
+def wasmtime_errors_as(error: Callable[[str], ToolRunnerError]) -> Iterator[None]:
+    """Re-raise a wasmtime error inside the block as `error(reason line)` (chained)."""
+    try:
+        yield
+    except wasmtime.WasmtimeError as exc:
+        raise error(reason_line(exc)) from exc
+
+
+@dataclass
+class Instance:
+    """A store with one instantiated component and the export being called."""
+
+    store: wasmtime.Store
+    func: component.Func
+    captures: Captures
+
+    def close(self) -> None:
+        """Close the store now, on this thread (see `invoke`)."""
+        self.store.close()
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What one call of an export produced: its value, or the classified failure."""
+
+    value: Any
+    failure: Failure | None
+    captures: Captures
+    log: tuple[str, ...]
+    kept: Instance | None = None
+
+
+def invoke(
+    engine: SandboxEngine,
+    compiled: component.Component,
+    export: component.ExportIndex,
+    policy: Policy,
+    limits: Limits,
+    args: Sequence[Any] = (),
+    *,
+    warm: Instance | None = None,
+    keep: bool = False,
+) -> Invocation:
+    """Call `export` of `compiled` in a new store (or in `warm`) under `policy` and `limits`.
+
+    Never raises for anything the guest does: a failure comes back classified. With `keep`, a
+    successful call's instance comes back as `kept` for the next call; any other store is
+    closed here, on this thread: left to the garbage collector, its WASI streams may be flushed
+    from a wasmtime thread during interpreter shutdown, which aborts the process.
+    """
+    context = CallContext(policy=policy, log_budget=limits.max_output_bytes)
+    token = CURRENT_CALL.set(context)
+    captures = warm.captures if warm is not None else Captures.for_limits(limits)
+    store: wasmtime.Store | None = None
+    instance = warm
+    try:
+        if instance is not None:
+            captures.stdout.reset()
+            captures.stderr.reset()
+            arm(instance.store, engine, limits)
+        else:
+            store = new_store(engine, policy, limits, captures)
+            func = engine.linker.instantiate(store, compiled).get_func(store, export)
+            if func is None:  # pragma: no cover - bind_world found it in the component type
+                raise wasmtime.WasmtimeError("the export is not a function")
+            instance = Instance(store, func, captures)
+        value = instance.func(instance.store, *args)
+    except Exception as exc:  # noqa: BLE001 - every guest failure becomes a result
+        failure = classify(exc, limits, captures)
+        # The traceback holds the store in a cycle; break it so the store goes now.
+        exc.__traceback__ = None
+        if instance is not None:
+            instance.close()
+        elif store is not None:
+            store.close()
+        return Invocation(None, failure, captures, tuple(context.log))
+    finally:
+        CURRENT_CALL.reset(token)
+    if not keep:
+        instance.close()
+    return Invocation(value, None, captures, tuple(context.log), instance if keep else None)

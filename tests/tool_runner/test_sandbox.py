@@ -52,6 +52,30 @@ def test_memory_bomb_fails_cleanly_at_the_cap(hostile: Tool) -> None:
     _recovers(hostile)
 
 
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        # memory.grow refused, then the guest returns its own error saying so
+        ({"mode": "alloc"}, "(out of memory: memory.grow refused)"),
+        # memory.grow refused inside the guest's allocator, which traps without a word
+        ({"mode": "Alloc"}, "(wasm trap: wasm `unreachable` instruction executed)"),
+        # an argument bigger than the cap: the allocator traps while the host lowers it
+        (
+            {"mode": "echo", "arg": "x" * (17 * 1024 * 1024)},
+            "(wasm trap: wasm `unreachable` instruction executed)",
+        ),
+    ],
+    ids=["refused-then-error", "refused-in-allocator", "argument-allocation"],
+)
+def test_every_memory_bomb_shape_reports_the_memory_limit(
+    hostile: Tool, args: dict[str, str], reason: str
+) -> None:
+    result = hostile.call(args)
+    assert result.kind is ResultKind.MEMORY_LIMIT, result.error
+    assert result.error == f"exceeded the memory limit of 16 MiB {reason}"
+    _recovers(hostile)
+
+
 def test_memory_growth_is_refused_at_the_cap(hostile: Tool) -> None:
     result = hostile.call({"mode": "Measure"})
     assert result.ok

@@ -25,6 +25,8 @@ MODES = {
     "loop": "spin forever (timeout)",
     "memory": "grow memory until refused, print the Rust OOM line to stderr, abort",
     "Measure": "grow memory until refused, return the number of 64 KiB pages obtained",
+    "alloc": "grow memory until refused, then return the tool's own err('out of memory ...')",
+    "Alloc": "allocate 64 MiB through the allocator, which traps when memory.grow is refused",
     "trap": "execute `unreachable`",
     "flood": "write 16 MiB to stdout in 4 KiB chunks (the most one blocking write takes)",
     "output": "return a 2 MiB string",
@@ -132,6 +134,7 @@ _STRINGS = {
     "flooded": "flooded",
     "stdout_closed": "stdout refused the write",
     "oom": "memory allocation of 1048576 bytes failed\n",
+    "oom_err": "out of memory: memory.grow refused",
     "unknown_mode": "unknown mode",
     "socket_failed": "socket failed: error code ",
     "connect_failed": "connect failed: error code ",
@@ -157,7 +160,7 @@ _LIBC = """
   (core module $libc
     (memory (export "memory") 2)
     (global $heap (mut i32) (i32.const 65536))
-    (func (export "realloc") (param $old i32) (param $oldsz i32) (param $align i32)
+    (func $cabi_realloc (export "realloc") (param $old i32) (param $oldsz i32) (param $align i32)
         (param $new i32) (result i32)
       (local $p i32) (local $end i32)
       (local.set $p (i32.and
@@ -324,6 +327,16 @@ _MAIN = """
           (local.set $h (call $get_stderr))
           (drop (call $emit (local.get $h) (global.get $s_oom) (global.get $n_oom)))
           unreachable))
+      ;; a: memory bomb that handles the refusal and returns its own error
+      (if (i32.eq (local.get $mode) (i32.const 97))
+        (then
+          (block $refused (loop $grow
+            (br_if $refused (i32.eq (memory.grow (i32.const 16)) (i32.const -1)))
+            (br $grow)))
+          (return (call $err (global.get $s_oom_err) (global.get $n_oom_err)))))
+      ;; A: an allocation the allocator cannot satisfy (it traps, saying nothing)
+      (if (i32.eq (local.get $mode) (i32.const 65))
+        (then (drop (call $alloc (i32.const 67108864))) unreachable))
       ;; M: memory bomb that reports how many pages it got
       (if (i32.eq (local.get $mode) (i32.const 77))
         (then

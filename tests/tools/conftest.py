@@ -3,6 +3,7 @@ Python tools' pure modules importable in CPython (their logic runs the same in b
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from tool_loading import LoadTool
 
-from tool_runner import Policy, Tool, ToolRunner
+from tool_runner import Policy, Tool, ToolRunner, default_cache_dir
 
 TOOLS_DIR = Path(__file__).resolve().parents[2] / "tools"
 
@@ -25,7 +26,7 @@ for folder in ("pyguest", "calculator", "datetime", "files", "http-get"):
 @pytest.fixture(scope="session")
 def runner() -> Iterator[ToolRunner]:
     """One runner for every tool test: components compile once (and hit the on-disk cache)."""
-    with ToolRunner(policy=Policy()) as shared:
+    with ToolRunner(policy=Policy(), cache_dir=default_cache_dir(os.environ)) as shared:
         yield shared
 
 

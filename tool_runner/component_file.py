@@ -1,32 +1,44 @@
-"""Reading a component file: existence, format sniffing (binary, WAT text, core module)."""
+"""A component file on disk: its one stat, its bytes, and their format (binary, WAT text, core).
+
+`stat_component` is the single existence check of a load (its result also keys the compile
+cache's stat index); `read_component_bytes` reads and sniffs the bytes only on a cache miss.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import wasmtime
 
 from tool_runner.errors import ComponentNotFoundError, CoreModuleError, LoadError, NotWasmError
-from tool_runner.sandbox import reason_line
+from tool_runner.sandbox import wasmtime_errors_as
 
 _MAGIC = b"\0asm"
 _CORE_VERSION = b"\x01\x00\x00\x00"
 _COMPONENT_LAYER = b"\x01\x00"
 
 
-def check_path(path: Path) -> None:
-    """Raise ComponentNotFoundError unless `path` is an existing regular file."""
-    if not path.exists():
-        raise ComponentNotFoundError(path, "no such file")
-    if not path.is_file():
+def stat_component(path: Path) -> os.stat_result:
+    """The stat of `path`; raises ComponentNotFoundError unless it is an existing regular file."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        raise ComponentNotFoundError(path, "no such file") from None
+    except OSError as exc:
+        raise LoadError(path, exc.strerror or str(exc)) from exc
+    if not stat.S_ISREG(found.st_mode):
         raise ComponentNotFoundError(path, "not a regular file")
+    return found
 
 
 def read_component_bytes(path: Path) -> bytes:
     """The component binary in `path` (WAT text is assembled); raises LoadError subclasses."""
-    check_path(path)
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        raise ComponentNotFoundError(path, "no such file") from None
     except OSError as exc:
         raise LoadError(path, exc.strerror or str(exc)) from exc
     if not data.startswith(_MAGIC):
@@ -42,10 +54,8 @@ def _assemble_text(path: Path, data: bytes) -> bytes:
         raise NotWasmError(path, "not a WebAssembly file (no \\0asm header)") from None
     if not text.lstrip().startswith(("(", ";;", "(;")):
         raise NotWasmError(path, "not a WebAssembly file (no \\0asm header, not WAT text)")
-    try:
+    with wasmtime_errors_as(lambda reason: NotWasmError(path, f"invalid WAT text: {reason}")):
         return bytes(wasmtime.wat2wasm(text))
-    except wasmtime.WasmtimeError as exc:
-        raise NotWasmError(path, f"invalid WAT text: {reason_line(exc)}") from exc
 
 
 def _check_header(path: Path, data: bytes) -> None:
