@@ -22,22 +22,19 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
-ArgumentError = ArgumentsError
-
-
 def canonical_arguments(metadata: ToolMetadata, args: Mapping[str, ArgValue]) -> dict[str, str]:
-    """Return the arguments as canonical strings in parameter order; raises ArgumentError."""
+    """Return the arguments as canonical strings in parameter order; raises ArgumentsError."""
     known = {p.name for p in metadata.params}
     unknown = sorted(name for name in args if name not in known)
     if unknown:
         expected = ", ".join(p.name for p in metadata.params) or "no parameters"
-        raise ArgumentError(
+        raise ArgumentsError(
             f"unknown parameter{'s' if len(unknown) > 1 else ''} "
             f"{', '.join(repr(n) for n in unknown)} (expected: {expected})"
         )
     missing = [p.name for p in metadata.params if p.required and args.get(p.name) is None]
     if missing:
-        raise ArgumentError(
+        raise ArgumentsError(
             f"missing required parameter{'s' if len(missing) > 1 else ''} "
             + ", ".join(repr(n) for n in missing)
         )
@@ -50,9 +47,9 @@ def canonical_arguments(metadata: ToolMetadata, args: Mapping[str, ArgValue]) ->
 
 
 def canonical_value(param: ToolParam, value: ArgValue) -> str:
-    """One value in canonical form for `param`'s type; raises ArgumentError."""
+    """One value in canonical form for `param`'s type; raises ArgumentsError."""
     if value is None:
-        raise ArgumentError(f"parameter {param.name!r} has no value")
+        raise ArgumentsError(f"parameter {param.name!r} has no value")
     if param.type == "string":
         return _string(value)
     if param.type == "integer":
@@ -129,6 +126,6 @@ def _format_number(value: float) -> str:
     return repr(value)
 
 
-def _expected(param: ToolParam, what: str, value: object) -> ArgumentError:
+def _expected(param: ToolParam, what: str, value: object) -> ArgumentsError:
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    return ArgumentError(f"parameter {param.name!r} expects {what}, got {shown}")
+    return ArgumentsError(f"parameter {param.name!r} expects {what}, got {shown}")
