@@ -1,7 +1,14 @@
 """Run WebAssembly tool components in a deny-by-default wasmtime sandbox.
 
-The public API is re-exported here; everything else is private to the package.
+The public API is re-exported here; everything else is private to the package. Importing this
+package does not import wasmtime: the data types, the policy and the errors are loaded at once,
+`Tool` and `ToolRunner` (which need wasmtime) on first use (PEP 562).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from tool_runner.arguments import ArgValue
 from tool_runner.cache_dir import default_cache_dir
@@ -19,9 +26,24 @@ from tool_runner.errors import (
     UnsatisfiedImportsError,
 )
 from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage
-from tool_runner.policy import DirGrant, Limits, Policy
+from tool_runner.policy import DirGrant, Limits, Policy, policy_from_options
 from tool_runner.result import ResultKind, ToolResult
-from tool_runner.runner import Tool, ToolRunner
+
+if TYPE_CHECKING:
+    from tool_runner.runner import Tool, ToolRunner
+
+# name -> the module that defines it, imported on first access because it loads wasmtime
+_LAZY = {"Tool": "tool_runner.runner", "ToolRunner": "tool_runner.runner"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tool_runner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ArgumentsError",
@@ -44,7 +66,8 @@ __all__ = [
     "ToolRunner",
     "ToolRunnerError",
     "ToolUsage",
-    "default_cache_dir",
     "UnknownWorldError",
     "UnsatisfiedImportsError",
+    "default_cache_dir",
+    "policy_from_options",
 ]

@@ -3,12 +3,14 @@
 Parsing is two-phase: the fixed options are read first, the component is loaded to learn its
 parameters, then the remaining arguments are parsed with one `--<param>` option per parameter.
 Exit codes: 0 success, 1 a tool-side failure (`[Error] ...`), 2 a load or usage error (one line
-on stderr). This module only adapts: it builds a Policy, calls the library, renders the result.
+on stderr). This module only adapts: it builds a Policy (the shared sandbox flags of
+`options.py`), resolves the cache directory, calls the library, renders the result.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -17,11 +19,17 @@ from typing import Any
 
 import click
 
-from tool_runner.errors import ArgumentsError, ToolRunnerError
-from tool_runner.metadata import ToolMetadata
-from tool_runner.policy import Policy
-from tool_runner.result import ResultKind, ToolResult
-from tool_runner.runner import Tool, ToolRunner
+from tool_runner import (
+    ArgumentsError,
+    ResultKind,
+    Tool,
+    ToolMetadata,
+    ToolResult,
+    ToolRunner,
+    ToolRunnerError,
+    default_cache_dir,
+)
+from tool_runner.options import policy_from_params, sandbox_options
 
 _OPTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 EXIT_TOOL_FAILURE = 1
@@ -34,9 +42,8 @@ class _OneLineErrors(click.Command):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
+            # Not standalone, click returns --help's and the command's exit code.
             code = super().main(*args, **kwargs)
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             sys.exit(130)
         except click.ClickException as exc:
@@ -62,40 +69,24 @@ class _OneLineErrors(click.Command):
 @click.option("--arg", "raw_args", multiple=True, metavar="NAME=VALUE", help="A tool argument.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--describe", is_flag=True, help="Print metadata and JSON Schema; do not run.")
-@click.option("--policy", "policy_file", metavar="FILE", help="Sandbox policy (TOML or JSON).")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Wall-clock limit per call.")
-@click.option("--memory", type=int, metavar="MIB", help="Memory cap per linear memory.")
-@click.option("--fuel", type=int, metavar="UNITS", help="Instruction fuel per call.")
-@click.option("--max-output", type=int, metavar="BYTES", help="Cap on output and stdio.")
-@click.option("--dir", "dirs", multiple=True, metavar="HOST[:GUEST][:ro|rw]", help="Grant a dir.")
-@click.option("--env", "envs", multiple=True, metavar="NAME[=VALUE]", help="Grant an env var.")
-@click.option("--allow-host", "hosts", multiple=True, metavar="HOST", help="Allow http-get.")
-@click.option("--inherit-stdio", is_flag=True, help="Let the tool write to this terminal.")
+@sandbox_options
 @click.option("--no-cache", is_flag=True, help="Do not use the on-disk compile cache.")
 @click.pass_context
 def command(
     ctx: click.Context,
+    /,
     component: str,
     raw_args: tuple[str, ...],
     as_json: bool,
     describe: bool,
-    policy_file: str | None,
-    timeout: float | None,
-    memory: int | None,
-    fuel: int | None,
-    max_output: int | None,
-    dirs: tuple[str, ...],
-    envs: tuple[str, ...],
-    hosts: tuple[str, ...],
-    inherit_stdio: bool,
     no_cache: bool,
+    **sandbox: Any,
 ) -> int:
     """Run a WebAssembly tool component once, in a deny-by-default sandbox."""
-    limits = {"timeout_s": timeout, "memory_mib": memory, "fuel": fuel}
-    limits["max_output_bytes"] = max_output
-    policy = build_policy(policy_file, limits, dirs, envs, hosts, inherit_stdio)
+    policy = policy_from_params(sandbox)
     path = Path(component)
-    with ToolRunner(policy=policy, cache=not no_cache) as runner:
+    cache_dir = default_cache_dir(os.environ)
+    with ToolRunner(policy=policy, cache_dir=cache_dir, cache=not no_cache) as runner:
         tool = runner.load(path)
         if describe:
             _describe(path, tool, as_json)
@@ -111,21 +102,6 @@ def command(
             click.echo("Executing tool...")
         result = tool.call(arguments)
     return _report(result, as_json)
-
-
-def build_policy(
-    policy_file: str | None,
-    limits: dict[str, Any],
-    dirs: Sequence[str],
-    envs: Sequence[str],
-    hosts: Sequence[str],
-    inherit_stdio: bool,
-) -> Policy:
-    """The policy file (or the default policy) with the flags applied on top."""
-    base = Policy.from_file(policy_file) if policy_file else Policy()
-    return base.with_grants(
-        limits=limits, dirs=dirs, env=envs, http_hosts=hosts, inherit_stdio=inherit_stdio
-    )
 
 
 def parse_tool_arguments(

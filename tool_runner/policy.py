@@ -2,7 +2,8 @@
 
 A `Policy` grants nothing unless it says so: no host environment variables, no directories, no
 network hosts, no inherited stdio. It is loaded from TOML or JSON (`Policy.from_file`) or built
-from CLI flags (`DirGrant.parse`, `parse_env`), and handed to `ToolRunner` once.
+from CLI flags (`policy_from_options`: a policy file plus grant and limit flags), and handed to
+`ToolRunner` once.
 """
 
 from __future__ import annotations
@@ -211,6 +212,35 @@ class Policy(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise PolicyError(f"invalid policy {path}: {_first_error(exc)}") from exc
+
+
+def policy_from_options(
+    policy_file: Path | str | None = None,
+    *,
+    dirs: Sequence[str] = (),
+    env: Sequence[str] = (),
+    http_hosts: Sequence[str] = (),
+    timeout_s: float | None = None,
+    memory_mib: int | None = None,
+    fuel: int | None = None,
+    max_output_bytes: int | None = None,
+    inherit_stdio: bool = False,
+) -> Policy:
+    """The policy file (or the deny-all default) with the command-line grants and limits on top.
+
+    `dirs` are `HOST[:GUEST][:ro|rw]` specs, `env` are `NAME[=VALUE]`; a limit left None keeps
+    the file's (or the default) value. Raises PolicyError with one line.
+    """
+    base = Policy.from_file(policy_file) if policy_file else Policy()
+    limits = {
+        "timeout_s": timeout_s,
+        "memory_mib": memory_mib,
+        "fuel": fuel,
+        "max_output_bytes": max_output_bytes,
+    }
+    return base.with_grants(
+        limits=limits, dirs=dirs, env=env, http_hosts=http_hosts, inherit_stdio=inherit_stdio
+    )
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
+from click.testing import CliRunner
 
-from tool_runner import DirGrant, Limits, Policy, PolicyError
+from tool_runner import DirGrant, Limits, Policy, PolicyError, policy_from_options
+from tool_runner.options import SANDBOX_PARAMS, policy_from_params, sandbox_options
 from tool_runner.policy import parse_env
 
 
@@ -127,3 +131,47 @@ def test_with_grants_adds_flags_on_top_of_a_file(tmp_path: Path) -> None:
     assert base.with_grants() is base
     with pytest.raises(PolicyError, match="invalid policy: limits.timeout_s"):
         base.with_grants(limits={"timeout_s": 0})
+
+
+def test_policy_from_options_reads_the_file_then_adds_the_flags(tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text('http_hosts = ["a.org"]\n[limits]\ntimeout_s = 5\n')
+    policy = policy_from_options(
+        policy_file, env=["HOME"], http_hosts=["b.org"], memory_mib=32, fuel=1000
+    )
+    assert policy.http_hosts == ("a.org", "b.org") and policy.env == ("HOME",)
+    assert policy.limits == Limits(timeout_s=5, memory_mib=32, fuel=1000)
+    assert policy_from_options() == Policy()
+    with pytest.raises(PolicyError, match=r"^cannot read policy .*none\.toml"):
+        policy_from_options(tmp_path / "none.toml")
+    with pytest.raises(PolicyError, match="invalid directory grant"):
+        policy_from_options(dirs=[":rw"])
+
+
+def test_sandbox_options_give_the_same_policy_as_the_function(tmp_path: Path) -> None:
+    seen: list[Policy] = []
+
+    @click.command()
+    @sandbox_options
+    def command(**params: Any) -> None:
+        assert set(params) == set(SANDBOX_PARAMS)
+        seen.append(policy_from_params(params))
+
+    flags = ["--dir", f"{tmp_path}:/data:rw", "--env", "A=1", "--allow-host", "b.org"]
+    flags += ["--timeout", "2", "--memory", "8", "--fuel", "9", "--max-output", "10"]
+    result = CliRunner().invoke(command, [*flags, "--inherit-stdio"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert seen == [
+        policy_from_options(
+            dirs=[f"{tmp_path}:/data:rw"],
+            env=["A=1"],
+            http_hosts=["b.org"],
+            timeout_s=2,
+            memory_mib=8,
+            fuel=9,
+            max_output_bytes=10,
+            inherit_stdio=True,
+        )
+    ]
+    CliRunner().invoke(command, [], catch_exceptions=False)
+    assert seen[-1] == Policy()

@@ -1,0 +1,84 @@
+"""The sandbox's command-line flags, shared by every CLI that runs tools (never by the library).
+
+    @click.command()
+    @sandbox_options
+    def command(**params: Any) -> None:
+        policy = policy_from_params(params)
+
+The flags and the keyword each becomes: `--policy FILE` (policy_file), `--dir
+HOST[:GUEST][:ro|rw]` (dirs, repeatable), `--env NAME[=VALUE]` (env, repeatable), `--allow-host
+HOST` (allow_hosts, repeatable), `--timeout SECONDS` (timeout), `--memory MIB` (memory),
+`--fuel UNITS` (fuel), `--max-output BYTES` (max_output), `--inherit-stdio` (inherit_stdio).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from tool_runner.policy import Policy, policy_from_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_OPTIONS = (
+    click.option(
+        "--policy",
+        "policy_file",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="Sandbox policy (TOML or JSON).",
+    ),
+    click.option("--timeout", type=float, metavar="SECONDS", help="Wall-clock limit per call."),
+    click.option("--memory", type=int, metavar="MIB", help="Memory cap per linear memory."),
+    click.option("--fuel", type=int, metavar="UNITS", help="Instruction fuel per call."),
+    click.option("--max-output", type=int, metavar="BYTES", help="Cap on output and stdio."),
+    click.option(
+        "--dir", "dirs", multiple=True, metavar="HOST[:GUEST][:ro|rw]", help="Grant a dir."
+    ),
+    click.option("--env", "env", multiple=True, metavar="NAME[=VALUE]", help="Grant an env var."),
+    click.option(
+        "--allow-host", "allow_hosts", multiple=True, metavar="HOST", help="Allow http-get."
+    ),
+    click.option("--inherit-stdio", is_flag=True, help="Let the tool write to this terminal."),
+)
+
+SANDBOX_PARAMS = (
+    "policy_file",
+    "timeout",
+    "memory",
+    "fuel",
+    "max_output",
+    "dirs",
+    "env",
+    "allow_hosts",
+    "inherit_stdio",
+)
+"""The keyword names `sandbox_options` adds to a command, in flag order."""
+
+
+def sandbox_options(func: F) -> F:
+    """Add the sandbox's grant and limit flags (see the module docstring) to a click command."""
+    for option in reversed(_OPTIONS):
+        func = option(func)
+    return func
+
+
+def policy_from_params(params: Mapping[str, Any]) -> Policy:
+    """The Policy for the parsed values of `sandbox_options` (other keys are ignored).
+
+    Raises PolicyError with one line.
+    """
+    return policy_from_options(
+        params.get("policy_file"),
+        dirs=params.get("dirs") or (),
+        env=params.get("env") or (),
+        http_hosts=params.get("allow_hosts") or (),
+        timeout_s=params.get("timeout"),
+        memory_mib=params.get("memory"),
+        fuel=params.get("fuel"),
+        max_output_bytes=params.get("max_output"),
+        inherit_stdio=bool(params.get("inherit_stdio")),
+    )
