@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import wasmtime
@@ -22,12 +24,8 @@ _COMPONENT_LAYER = b"\x01\x00"
 
 def stat_component(path: Path) -> os.stat_result:
     """The stat of `path`; raises ComponentNotFoundError unless it is an existing regular file."""
-    try:
+    with _os_errors(path):
         found = path.stat()
-    except FileNotFoundError:
-        raise ComponentNotFoundError(path, "no such file") from None
-    except OSError as exc:
-        raise LoadError(path, exc.strerror or str(exc)) from exc
     if not stat.S_ISREG(found.st_mode):
         raise ComponentNotFoundError(path, "not a regular file")
     return found
@@ -35,16 +33,22 @@ def stat_component(path: Path) -> os.stat_result:
 
 def read_component_bytes(path: Path) -> bytes:
     """The component binary in `path` (WAT text is assembled); raises LoadError subclasses."""
-    try:
+    with _os_errors(path):
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise ComponentNotFoundError(path, "no such file") from None
-    except OSError as exc:
-        raise LoadError(path, exc.strerror or str(exc)) from exc
     if not data.startswith(_MAGIC):
         data = _assemble_text(path, data)
     _check_header(path, data)
     return data
+
+
+@contextmanager
+def _os_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except FileNotFoundError:
+        raise ComponentNotFoundError(path, "no such file") from None
+    except OSError as exc:
+        raise LoadError(path, exc.strerror or str(exc)) from exc
 
 
 def _assemble_text(path: Path, data: bytes) -> bytes:

@@ -17,16 +17,14 @@ import importlib.metadata
 import platform
 import threading
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TypeVar
 
 import wasmtime
 from wasmtime import component
 
+from tool_runner.closing import Closing
 from tool_runner.host import HOST_INTERFACE, host_http_get, host_log
 
 EPOCH_TICK_S = 0.01
-_Self = TypeVar("_Self", bound="_Closing")
 
 
 def wasmtime_version() -> str:
@@ -59,25 +57,7 @@ class EngineSettings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class _Closing:
-    """Context-manager support for classes with `close()`."""
-
-    def close(self) -> None:
-        """Release what this object owns; closing twice is harmless."""
-
-    def __enter__(self: _Self) -> _Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class SandboxEngine(_Closing):
+class SandboxEngine(Closing):
     """An engine built for `settings`, with its ready-to-use linker."""
 
     def __init__(self, settings: EngineSettings) -> None:
@@ -99,7 +79,7 @@ class SandboxEngine(_Closing):
         self.engine.close()
 
 
-class EpochTicker(_Closing):
+class EpochTicker(Closing):
     """A thread that increments the epoch of each registered engine every `EPOCH_TICK_S`."""
 
     def __init__(self) -> None:
@@ -136,7 +116,7 @@ class EpochTicker(_Closing):
             self._engines.clear()
 
 
-class Engines(_Closing):
+class Engines(Closing):
     """The engines of one runner, one per `EngineSettings`, all ticked by one `EpochTicker`."""
 
     def __init__(self) -> None:

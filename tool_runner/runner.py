@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from wasmtime import component
@@ -25,6 +24,7 @@ from wasmtime import component
 from tool_runner.arguments import ArgValue, canonical_arguments
 from tool_runner.cache import CompileCache
 from tool_runner.cache_dir import default_cache_dir
+from tool_runner.closing import Closing
 from tool_runner.component_file import read_component_bytes, stat_component
 from tool_runner.engine import Engines, EngineSettings, SandboxEngine
 from tool_runner.errors import ArgumentsError, CompileError, LoadError, MetadataError
@@ -159,7 +159,7 @@ class Tool:
         return f"Tool({self.name!r}, path={str(self.path)!r}, world={self.world!r})"
 
 
-class ToolRunner:
+class ToolRunner(Closing):
     """Loads tool components under a policy; owns its engines and a compile cache.
 
     `cache_dir` is where compiled components are kept; callers resolve it at their edge, e.g.
@@ -220,17 +220,6 @@ class ToolRunner:
             tool.close()
         self._tools.clear()
         self._engines.close()
-
-    def __enter__(self) -> ToolRunner:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _needs_fuel(policy: Policy) -> bool:
