@@ -15,7 +15,7 @@ from pathlib import Path
 import wasmtime
 
 from tool_runner.errors import ComponentNotFoundError, CoreModuleError, LoadError, NotWasmError
-from tool_runner.sandbox import wasmtime_errors_as
+from tool_runner.wasm_errors import wasmtime_errors_as
 
 _MAGIC = b"\0asm"
 _CORE_VERSION = b"\x01\x00\x00\x00"

@@ -38,8 +38,8 @@ from tool_runner.sandbox import (
     invoke,
     output_failure,
     tool_error,
-    wasmtime_errors_as,
 )
+from tool_runner.wasm_errors import wasmtime_errors_as
 from tool_runner.worlds import (
     WorldBinding,
     bind_world,

@@ -8,8 +8,7 @@ and instances, optional fuel, and bounded stdout/stderr capture. Failures are cl
 
 `invoke` is the one path into a guest: new store (or a kept one) + instantiate + get the export
 + call it under a `CallContext`, every failure classified. `output_failure` is the one place the
-output caps are checked, and `wasmtime_errors_as` the one place load-time wasmtime errors are
-wrapped in our own.
+output caps are checked.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +24,10 @@ import wasmtime
 from wasmtime import component
 
 from tool_runner.engine import SandboxEngine, deadline_ticks
-from tool_runner.errors import ToolRunnerError
 from tool_runner.host import CURRENT_CALL, CallContext
 from tool_runner.policy import Limits, Policy
 from tool_runner.result import ResultKind
+from tool_runner.wasm_errors import reason_line
 
 _OOM_MARKERS = (
     "memory allocation of",
@@ -134,19 +132,6 @@ class Failure:
     exit_code: int | None = None
 
 
-def reason_line(exc: BaseException) -> str:
-    """The one line that says why: wasmtime's root cause, without the wasm backtrace."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    if not lines:
-        return type(exc).__name__
-    if "Caused by:" in lines:
-        after = lines[lines.index("Caused by:") + 1 :]
-        causes = [line for line in after if not line.startswith(("0:", "1:", "2:"))]
-        if causes:
-            return causes[-1].lstrip("0123456789: ")
-    return lines[0]
-
-
 def classify(exc: BaseException, limits: Limits, captures: Captures) -> Failure:
     """Turn an exception from instantiation or a call into a Failure."""
     if isinstance(exc, wasmtime.ExitTrap):
@@ -209,15 +194,6 @@ def _too_large(what: str, limits: Limits) -> Failure:
         ResultKind.OUTPUT_TOO_LARGE,
         f"{what} exceeded the output limit of {limits.max_output_bytes} bytes",
     )
-
-
-@contextmanager
-def wasmtime_errors_as(error: Callable[[str], ToolRunnerError]) -> Iterator[None]:
-    """Re-raise a wasmtime error inside the block as `error(reason line)` (chained)."""
-    try:
-        yield
-    except wasmtime.WasmtimeError as exc:
-        raise error(reason_line(exc)) from exc
 
 
 @dataclass
