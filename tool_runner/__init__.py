@@ -25,7 +25,7 @@ from tool_runner.errors import (
     UnknownWorldError,
     UnsatisfiedImportsError,
 )
-from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage
+from tool_runner.metadata import ParamType, ToolMetadata, ToolParam, ToolUsage, World
 from tool_runner.policy import DirGrant, Limits, Policy, policy_from_options
 from tool_runner.result import ResultKind, ToolResult
 
@@ -56,6 +56,7 @@ __all__ = [
     "LoadError",
     "MetadataError",
     "NotWasmError",
+    "ParamType",
     "Policy",
     "PolicyError",
     "ResultKind",
@@ -68,6 +69,7 @@ __all__ = [
     "ToolUsage",
     "UnknownWorldError",
     "UnsatisfiedImportsError",
+    "World",
     "default_cache_dir",
     "policy_from_options",
 ]
