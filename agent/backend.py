@@ -1,7 +1,7 @@
 """The llama.cpp chat backend: the only module that imports `llama_cpp`.
 
     with load_backend(ModelSettings(path=...), SamplingSettings()) as backend:
-        completion = backend.complete(messages, on_token=print)
+        completion = backend.complete(messages, on_token=print)   # or stream_prompt(...)
 
 Loading checks the file first (a missing, truncated or non-GGUF file raises `ModelFileError` with
 one line saying what to do) and keeps llama.cpp quiet unless `verbose`. Prompts are rendered with
@@ -52,11 +52,6 @@ def set_native_logging(verbose: bool) -> None:
         llama_cpp.llama_log_set(_discard_log, ctypes.c_void_p(0))
 
 
-def gpu_offload_available() -> bool:
-    """Whether this llama.cpp build can offload layers to a GPU."""
-    return bool(llama_cpp.llama_supports_gpu_offload())
-
-
 def check_gguf(path: Path) -> None:
     """Raise ModelFileError unless `path` looks like a whole GGUF file."""
     if not path.exists():
@@ -86,9 +81,9 @@ def load_backend(settings: ModelSettings, sampling: SamplingSettings | None = No
     check_gguf(settings.path)
     set_native_logging(settings.verbose)
     kwargs: dict[str, Any] = {
-        "n_ctx": settings.n_ctx,
+        "n_ctx": settings.ctx,
         "n_gpu_layers": settings.gpu_layers,
-        "n_batch": min(settings.batch, settings.n_ctx),
+        "n_batch": min(settings.batch, settings.ctx),
         "verbose": settings.verbose,
     }
     if settings.threads is not None:
@@ -131,7 +126,6 @@ class LlamaBackend:
         self.sampling = sampling
         metadata: dict[str, str] = dict(llm.metadata)
         self.chat_template: str | None = metadata.get("tokenizer.chat_template") or None
-        self.model_name = metadata.get("general.name", "")
         self._bos_text = self._token_text(llm.token_bos())
         self.template = ChatTemplate(
             self.chat_template,
@@ -145,7 +139,11 @@ class LlamaBackend:
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
-        return str(self._llm._model.token_get_text(token))
+        return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
+
+    def _evaluated(self) -> Any:
+        """The tokens llama.cpp holds in its KV cache, in order (a numpy view)."""
+        return self._llm.input_ids[: self._llm.n_tokens]
 
     @property
     def n_ctx(self) -> int:
@@ -176,9 +174,10 @@ class LlamaBackend:
 
     def _remember(self, prompt: str, tokens: list[int], text: str) -> None:
         """Keep the prompt and generated text with the tokens llama.cpp evaluated for them."""
-        generated = [int(t) for t in self._llm._input_ids[len(tokens) :]]
+        evaluated = self._evaluated()
+        generated = [int(t) for t in evaluated[len(tokens) :]]
         self._history = (prompt, tokens)
-        if self._llm._input_ids[: len(tokens)].tolist() != tokens:
+        if evaluated[: len(tokens)].tolist() != tokens:
             return
         # decoded as llama-cpp-python decodes the streamed text (invalid UTF-8 dropped)
         decoded = self._llm.detokenize(generated, prev_tokens=tokens).decode("utf-8", "ignore")
@@ -188,7 +187,7 @@ class LlamaBackend:
 
     def cached_prefix(self, tokens: Sequence[int]) -> int:
         """How many leading `tokens` llama.cpp will take from the KV cache, not evaluate."""
-        evaluated = np.asarray(self._llm._input_ids)
+        evaluated = np.asarray(self._evaluated())
         n = min(len(evaluated), len(tokens))
         if n == 0:
             return 0

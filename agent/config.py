@@ -13,10 +13,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.choices import SyntaxChoice, ToolChoice
 from agent.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -26,24 +27,29 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 ENV_PREFIX = "LLM_AGENT_"
 CONFIG_ENV = "LLM_AGENT_CONFIG"
-SyntaxChoice = Literal["auto", "directive", "hermes", "llama3", "mistral", "json"]
-ToolChoice = Literal["auto", "required"]
+DEFAULT_MODEL = "phi-mini-instruct"
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ModelSettings(_Frozen):
-    """How to load a GGUF model. `gpu_layers=-1` offloads every layer when llama.cpp has a GPU."""
+class ModelOptions(_Frozen):
+    """How to load whichever model is chosen. `gpu_layers=-1` offloads every layer when llama.cpp
+    has a GPU."""
+
+    ctx: int = Field(default=4096, ge=64, description="Context size in tokens.")
+    gpu_layers: int = Field(default=-1, ge=-1, description="Layers to offload; -1 all.")
+    threads: int | None = Field(default=None, ge=1, description="CPU threads.")
+    seed: int | None = Field(default=None, ge=0, description="Sampling seed.")
+    verbose: bool = Field(default=False, description="Show prompts, figures and llama.cpp's log.")
+
+
+class ModelSettings(ModelOptions):
+    """How to load the GGUF model at `path`."""
 
     path: Path
-    n_ctx: int = Field(default=4096, ge=64)
-    gpu_layers: int = Field(default=-1, ge=-1)
-    threads: int | None = Field(default=None, ge=1)
     batch: int = Field(default=512, ge=1)
-    seed: int | None = Field(default=None, ge=0)
-    verbose: bool = False
 
 
 class SamplingSettings(_Frozen):
@@ -54,7 +60,7 @@ class SamplingSettings(_Frozen):
     top_k: int = Field(default=40, ge=0)
     min_p: float = Field(default=0.05, ge=0, le=1)
     repeat_penalty: float = Field(default=1.0, gt=0)
-    max_tokens: int = Field(default=512, ge=1)
+    max_tokens: int = Field(default=512, ge=1, description="Tokens per model turn.")
 
 
 class LoopSettings(_Frozen):
@@ -62,81 +68,68 @@ class LoopSettings(_Frozen):
 
     `grammar=None` means the syntax's default: on for the directive syntax, off for the
     model-native JSON syntaxes (which the model was trained on). `tool_choice="required"` makes the
-    first step a tool call (with a grammar, it cannot be anything else).
+    first step a tool call (with a grammar, it cannot be anything else). `system` replaces the
+    assistant's role preamble in the system prompt.
     """
 
-    syntax: SyntaxChoice = "auto"
-    grammar: bool | None = None
-    tool_choice: ToolChoice = "auto"
-    max_steps: int = Field(default=5, ge=1, le=100)
-    preamble: str | None = None
+    syntax: SyntaxChoice = Field(default="auto", description="Tool-call syntax.")
+    grammar: bool | None = Field(default=None, description="Constrained decoding.")
+    tool_choice: ToolChoice = Field(
+        default="auto", description="'required' makes the first step a tool call."
+    )
+    max_steps: int = Field(default=5, ge=1, le=100, description="Model turns before giving up.")
+    system: str | None = Field(default=None, description="Replace the assistant's role preamble.")
 
 
-class AgentSettings(_Frozen):
-    """Every setting of `agent run` / `agent chat`, flat, with the flags' names."""
+class ToolSettings(_Frozen):
+    """Which components to load, and the sandbox grants and limits they run under (the names of
+    `tool-runner`'s own flags; see `tool_runner.policy`)."""
 
-    model: str = "phi-mini-instruct"
-    models_dir: Path | None = None
-    # model loading
-    ctx: int = Field(default=4096, ge=64)
-    gpu_layers: int = Field(default=-1, ge=-1)
-    threads: int | None = Field(default=None, ge=1)
-    seed: int | None = Field(default=None, ge=0)
-    # sampling
-    temperature: float = Field(default=0.2, ge=0)
-    top_p: float = Field(default=0.95, gt=0, le=1)
-    top_k: int = Field(default=40, ge=0)
-    min_p: float = Field(default=0.05, ge=0, le=1)
-    repeat_penalty: float = Field(default=1.0, gt=0)
-    max_tokens: int = Field(default=512, ge=1)
-    # loop
-    syntax: SyntaxChoice = "auto"
-    grammar: bool | None = None
-    tool_choice: ToolChoice = "auto"
-    max_steps: int = Field(default=5, ge=1, le=100)
-    system: str | None = None
-    # tools and their sandbox
-    components: tuple[Path, ...] = ()
-    tools_dir: Path = Path("components")
+    components: tuple[Path, ...] = Field(default=(), description="A tool component (repeatable).")
+    tools_dir: Path = Field(
+        default=Path("components"), description="Load every component here when no -c is given."
+    )
     policy: Path | None = None
     dirs: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
     allow_hosts: tuple[str, ...] = ()
     timeout: float | None = Field(default=None, gt=0)
     memory: int | None = Field(default=None, ge=1)
-    verbose: bool = False
+    fuel: int | None = Field(default=None, ge=1)
+    max_output: int | None = Field(default=None, ge=1)
+    inherit_stdio: bool = False
+
+
+class AgentSettings(ModelOptions, SamplingSettings, LoopSettings, ToolSettings):
+    """Every setting of `agent run` / `agent chat`, flat, with the flags' names; each field is
+    declared once, in the part it belongs to, and the parts are cut back out of it."""
+
+    model: str = Field(default=DEFAULT_MODEL, description="GGUF path or registry name.")
+    models_dir: Path | None = Field(default=None, description="Where models live.")
 
     def model_settings(self, path: Path) -> ModelSettings:
         """The loading settings for the resolved model file `path`."""
-        return ModelSettings(
-            path=path,
-            n_ctx=self.ctx,
-            gpu_layers=self.gpu_layers,
-            threads=self.threads,
-            seed=self.seed,
-            verbose=self.verbose,
-        )
+        return ModelSettings(path=path, **self._part(ModelOptions))
 
     def sampling(self) -> SamplingSettings:
         """The sampling settings."""
-        return SamplingSettings(
-            temperature=self.temperature,
-            top_p=self.top_p,
-            top_k=self.top_k,
-            min_p=self.min_p,
-            repeat_penalty=self.repeat_penalty,
-            max_tokens=self.max_tokens,
-        )
+        return SamplingSettings(**self._part(SamplingSettings))
 
     def loop(self) -> LoopSettings:
         """The loop settings."""
-        return LoopSettings(
-            syntax=self.syntax,
-            grammar=self.grammar,
-            tool_choice=self.tool_choice,
-            max_steps=self.max_steps,
-            preamble=self.system,
-        )
+        return LoopSettings(**self._part(LoopSettings))
+
+    def _part(self, part: type[BaseModel]) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in part.model_fields}
+
+
+def field_help(name: str, default: str | None = None) -> str:
+    """A setting's description and default (or `default`, saying what an unset value means),
+    for `--help`: one source for both."""
+    field = AgentSettings.model_fields[name]
+    shown = default if default is not None else field.default
+    text = field.description or ""
+    return text if shown in (None, (), False) else f"{text}  [default: {shown}]"
 
 
 _LIST_FIELDS = frozenset(

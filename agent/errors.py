@@ -25,6 +25,8 @@ tool call, a tool that fails) never raise: they become error results that go bac
 
 from __future__ import annotations
 
+from agent.sizes import format_size
+
 
 class AgentError(Exception):
     """Base of every error the agent package raises on purpose."""
@@ -166,7 +168,7 @@ class DownloadInterruptedError(DownloadError):
     """Ctrl-C during a download; the partial file is kept for resume."""
 
     def __init__(self, filename: str, partial: str, done: int) -> None:
-        super().__init__(filename, f"interrupted after {_size(done)}", partial)
+        super().__init__(filename, f"interrupted after {format_size(done)}", partial)
         self.done = done
 
 
@@ -196,21 +198,11 @@ class NotEnoughSpaceError(ModelStoreError):
             else ""
         )
         super().__init__(
-            f"not enough disk space for {filename}: needs {_size(needed)} more, "
-            f"{_size(free)} free in {directory}{kept}"
+            f"not enough disk space for {filename}: needs {format_size(needed)} more, "
+            f"{format_size(free)} free in {directory}{kept}"
         )
         self.partial = partial
         self.filename = filename
         self.needed = needed
         self.free = free
         self.directory = directory
-
-
-def _size(n: int) -> str:
-    """Bytes for people: 1.5 GB, 512 KB (powers of 1000, as the hub shows sizes)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"

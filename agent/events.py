@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.choices import SyntaxName
 from agent.messages import ChatMessage, ToolCall
 from tool_runner import ToolResult
 
@@ -45,6 +46,16 @@ class Completion(BaseModel):
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunStarted(_Event):
+    """The loop chose how this run talks to the model: the call syntax (the one asked for, or
+    the one the chat template implies), the tools offered and whether decoding is constrained."""
+
+    kind: Literal["run_start"] = "run_start"
+    syntax: SyntaxName
+    tools: tuple[str, ...] = ()
+    grammar: bool = False
 
 
 class StepStarted(_Event):
@@ -111,7 +122,8 @@ class StepLimitReached(_Event):
 
 
 Event = (
-    StepStarted
+    RunStarted
+    | StepStarted
     | Token
     | StepFinished
     | ToolCallStarted

@@ -1,7 +1,8 @@
 """The agent loop: ask the model, run the tools it calls, feed the results back, until it answers.
 
     for event in run_agent("Please echo back 'hi'", backend, executor, LoopSettings()):
-        ...  # Token, StepFinished, ToolCallStarted, ToolCallFinished, Answer | StepLimitReached
+        ...  # RunStarted, then per step StepStarted, Token..., StepFinished, ToolCallStarted,
+             # ToolCallFinished; last Answer | StepLimitReached
 
 The loop builds nothing itself: it receives a `ChatBackend` (the model) and a `ToolExecutor`
 (the tools) and yields events; it never prints. A reply that holds tool calls is followed by the
@@ -13,7 +14,7 @@ Host-side failures (the model cannot generate, a grammar does not validate) rais
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Protocol
 
 from agent.config import LoopSettings
@@ -21,6 +22,7 @@ from agent.events import (
     Answer,
     Completion,
     Event,
+    RunStarted,
     StepFinished,
     StepLimitReached,
     StepStarted,
@@ -34,10 +36,11 @@ from tool_runner import ToolMetadata, ToolResult
 
 
 class ChatBackend(Protocol):
-    """A chat model. `chat_template` is the model's own template source (None if it has none).
+    """A chat model, as far as the loop uses one. `chat_template` is the model's own template
+    source (None if it has none), which picks the call syntax in "auto" mode.
 
     The loop renders each prompt (`render`) and streams it (`stream_prompt`), so that it can
-    report the prompt before the first token; `complete` is the one-call convenience.
+    report the prompt before the first token. `agent.fake.FakeBackend` is a scripted one.
     """
 
     chat_template: str | None
@@ -53,19 +56,10 @@ class ChatBackend(Protocol):
         Completion."""
         ...
 
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        grammar: str | None = None,
-        on_token: Callable[[str], None] | None = None,
-    ) -> Completion:
-        """Generate the assistant's next turn; `grammar` (GBNF) constrains it."""
-        ...
-
 
 class ToolExecutor(Protocol):
-    """The tools the model may call."""
+    """The tools the model may call (`agent.executor.RunnerExecutor` runs sandboxed components;
+    `agent.fake.FakeExecutor` runs Python functions)."""
 
     def specs(self) -> Sequence[ToolMetadata]:
         """Every tool's metadata."""
@@ -115,7 +109,8 @@ def run_agent(
     tools = list(executor.specs())
     syntax = choose_syntax(settings, backend.chat_template)
     constrained = grammar_enabled(settings, syntax)
-    messages = initial_messages(prompt, syntax, tools, settings.preamble)
+    messages = initial_messages(prompt, syntax, tools, settings.system)
+    yield RunStarted(syntax=syntax.name, tools=tuple(t.name for t in tools), grammar=constrained)
     for step in range(1, settings.max_steps + 1):
         choice = settings.tool_choice if step == 1 else "auto"
         grammar = syntax.grammar(tools, tool_choice=choice) if constrained and tools else None

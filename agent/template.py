@@ -129,7 +129,7 @@ class ChatTemplate:
 
     def _probe(self, messages: list[ChatMessage], marker: str) -> bool:
         try:
-            return marker in self._render_raw(messages, True, None)
+            return marker in self._render_raw(messages, True)
         except TemplateError:
             return False
 
@@ -154,7 +154,6 @@ class ChatTemplate:
         messages: Sequence[ChatMessage],
         *,
         add_generation_prompt: bool = True,
-        tools: Sequence[dict[str, Any]] | None = None,
     ) -> str:
         """The prompt text for `messages`; raises TemplateError.
 
@@ -164,20 +163,19 @@ class ChatTemplate:
         """
         adapted = self.adapt(messages)
         try:
-            return self._render_raw(adapted, add_generation_prompt, tools)
+            return self._render_raw(adapted, add_generation_prompt)
         except TemplateError:
             plain = _merge_consecutive_users(
                 [_as_user(m) if m.role == "tool" else m for m in adapted]
             )
             if plain == adapted:
                 raise
-            return self._render_raw(plain, add_generation_prompt, tools)
+            return self._render_raw(plain, add_generation_prompt)
 
     def _render_raw(
         self,
         messages: Sequence[ChatMessage],
         add_generation_prompt: bool,
-        tools: Sequence[dict[str, Any]] | None,
     ) -> str:
         context: dict[str, Any] = {
             "messages": [message_dict(m) for m in messages],
@@ -185,8 +183,6 @@ class ChatTemplate:
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
         }
-        if tools is not None:
-            context["tools"] = list(tools)
         try:
             return self._template.render(**context)
         except _TemplateRaised as exc:

@@ -1,6 +1,6 @@
 """A whole agent run as one record: what `agent run --json` prints.
 
-recorder = TranscriptRecorder(model="tiny.gguf", syntax="directive")
+recorder = TranscriptRecorder(model="tiny.gguf")  # the syntax comes from RunStarted
 for event in run_agent(...):
     recorder.add(event)
 print(recorder.transcript().model_dump_json())
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.events import (
     Answer,
     Event,
+    RunStarted,
     StepFinished,
     StepLimitReached,
     StepStarted,
@@ -79,7 +80,9 @@ class TranscriptRecorder:
 
     def add(self, event: Event) -> None:
         """Record one event (tokens are not kept: the step's text holds them)."""
-        if isinstance(event, StepStarted):
+        if isinstance(event, RunStarted):
+            self._syntax = event.syntax
+        elif isinstance(event, StepStarted):
             self._flush()
         elif isinstance(event, StepFinished):
             self._flush()

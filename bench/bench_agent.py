@@ -20,7 +20,6 @@ Targets: the loop keeps >= 95% of plain generation speed; step 2's TTFT < 20% of
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import subprocess
@@ -37,22 +36,12 @@ import llama_cpp  # noqa: E402 - the baseline is plain llama-cpp-python
 from agent.backend import LlamaBackend, load_backend  # noqa: E402
 from agent.config import LoopSettings, ModelSettings, SamplingSettings  # noqa: E402
 from agent.events import Answer, StepFinished, StepLimitReached, StepStarted  # noqa: E402
+from agent.executor import open_executor  # noqa: E402
 from agent.loop import run_agent  # noqa: E402
-from agent.tools import open_executor  # noqa: E402
+from scripts.make_test_model import write_model  # noqa: E402
 from tool_runner import Policy  # noqa: E402
 
 PROMPT = "Please echo back 'Something to echo'"
-
-
-def _model_generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "make_test_model", REPO / "scripts/make_test_model.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def build_model(shape: str, quantize: str) -> Path:
@@ -62,7 +51,7 @@ def build_model(shape: str, quantize: str) -> Path:
         print(f"generating {path.name} (random weights, {shape} shape, {quantize}) ...", flush=True)
         started = time.perf_counter()
         tmp = path.with_suffix(".building.gguf")
-        _model_generator().write_model(tmp, shape=shape, quantize=quantize, name=f"random-{shape}")
+        write_model(tmp, shape=shape, quantize=quantize, name=f"random-{shape}")
         tmp.replace(path)
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     return path
@@ -176,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f"{echo} is missing: run `make components` first")
     n_ctx = 2048
     sampling = SamplingSettings(temperature=0.0, top_k=1, max_tokens=args.tokens)
-    settings = ModelSettings(path=model, n_ctx=n_ctx, threads=args.threads, seed=1)
+    settings = ModelSettings(path=model, ctx=n_ctx, threads=args.threads, seed=1)
     plain = llama_cpp.Llama(
         str(model), n_ctx=n_ctx, n_threads=args.threads, n_threads_batch=args.threads,
         n_gpu_layers=-1, seed=1, verbose=False,

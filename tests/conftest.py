@@ -3,30 +3,15 @@ isolation from the user's own directories (caches, models, Hugging Face settings
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import tests.hypothesis_profiles  # noqa: F401  (loads the Hypothesis profile before any test module)
+from scripts import make_test_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_model_generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "make_test_model", REPO_ROOT / "scripts" / "make_test_model.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-make_test_model = _load_model_generator()
 
 
 @pytest.fixture(scope="session", autouse=True)

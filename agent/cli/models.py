@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,12 +11,21 @@ from typing import TextIO
 import click
 
 from agent.errors import DownloadInterruptedError, ModelStoreError
-from agent.models import DownloadProgress, HubSettings, ModelStore, download_model, resolve_model
+from agent.models import (
+    DownloadProgress,
+    HubSettings,
+    ModelStore,
+    default_models_dir,
+    download_model,
+    resolve_model,
+)
+from agent.sizes import format_size
 
 models_dir_option = click.option(
     "--models-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
+    callback=lambda _ctx, _param, value: value or default_models_dir(os.environ),
     help="Where model files live [default: $LLM_AGENT_MODELS_DIR or models/].",
 )
 
@@ -170,13 +180,3 @@ class ProgressLine:
         if self._drawn:
             self._out.write("\n")
             self._out.flush()
-
-
-def format_size(n: int) -> str:
-    """Bytes as the hub shows them: 2.4 GB, 491.4 MB (powers of 1000)."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"

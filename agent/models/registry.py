@@ -8,15 +8,11 @@ plain file name it gets in the models directory.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.choices import SyntaxName
 from agent.errors import UnknownModelError
-
-# Mirrors agent.syntax.SYNTAXES (a test keeps the two in step) without importing the syntax
-# package, so that `agent models list` stays light.
-SyntaxName = Literal["directive", "hermes", "llama3", "mistral", "json"]
 
 
 class ModelEntry(BaseModel):

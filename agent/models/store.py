@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,10 +35,10 @@ SOURCES_DIR = ".sources"
 LOCAL_REPO = "local/file"  # the repo of a ref made from a bare file name in the directory
 
 
-def default_models_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """`$LLM_AGENT_MODELS_DIR` when set, else `models/` (relative to the working directory)."""
-    env = os.environ if environ is None else environ
-    value = env.get(MODELS_DIR_ENV, "").strip()
+def default_models_dir(environ: Mapping[str, str]) -> Path:
+    """`$LLM_AGENT_MODELS_DIR` in `environ` when set, else `models/` (relative to the working
+    directory). Called at the edge (the CLI); the library itself reads no environment."""
+    value = environ.get(MODELS_DIR_ENV, "").strip()
     return Path(value) if value else DEFAULT_MODELS_DIR
 
 
@@ -61,7 +60,7 @@ class ModelStore:
     """The models directory. Cheap to build; the directory is created only when writing."""
 
     def __init__(self, models_dir: Path | None = None) -> None:
-        self.models_dir = models_dir if models_dir is not None else default_models_dir()
+        self.models_dir = models_dir if models_dir is not None else DEFAULT_MODELS_DIR
 
     def path_for(self, ref: ModelRef) -> Path:
         """Where the complete file for `ref` lives (whether or not it exists)."""

@@ -13,22 +13,20 @@ Syntaxes: "directive" (`USE_TOOL: Echo, value=...`, the seed's), "hermes" (Qwen 
 
 from __future__ import annotations
 
+from agent.choices import SYNTAXES, SyntaxName, ToolChoice
 from agent.errors import ConfigError
-from agent.syntax.base import CallSyntax, ParsedReply, ToolChoice
+from agent.syntax.base import CallSyntax, ParsedReply, SyntaxBase
 from agent.syntax.detect import detect_syntax
 from agent.syntax.directive import DirectiveSyntax
 from agent.syntax.gbnf import validate_gbnf
 from agent.syntax.native import HermesSyntax, JsonSyntax, Llama3Syntax, MistralSyntax
 
-SYNTAXES: tuple[str, ...] = ("directive", "hermes", "llama3", "mistral", "json")
-
-_CLASSES: dict[str, type[DirectiveSyntax] | type[JsonSyntax]] = {
-    "directive": DirectiveSyntax,
-    "hermes": HermesSyntax,
-    "llama3": Llama3Syntax,
-    "mistral": MistralSyntax,
-    "json": JsonSyntax,
+_CLASSES: dict[str, type[SyntaxBase]] = {
+    cls.name: cls
+    for cls in (DirectiveSyntax, HermesSyntax, Llama3Syntax, MistralSyntax, JsonSyntax)
 }
+if tuple(_CLASSES) != SYNTAXES:  # pragma: no cover - a new syntax needs its name and its class
+    raise ImportError(f"syntax classes {tuple(_CLASSES)} do not match the names {SYNTAXES}")
 
 
 def get_syntax(name: str) -> CallSyntax:
@@ -36,13 +34,14 @@ def get_syntax(name: str) -> CallSyntax:
     cls = _CLASSES.get(name)
     if cls is None:
         raise ConfigError(f"unknown call syntax {name!r} (choose one of: {', '.join(SYNTAXES)})")
-    return cls()
+    return cls()  # type: ignore[return-value]
 
 
 __all__ = [
     "SYNTAXES",
     "CallSyntax",
     "ParsedReply",
+    "SyntaxName",
     "ToolChoice",
     "detect_syntax",
     "get_syntax",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.choices import SyntaxName, ToolChoice
 from agent.messages import ChatMessage, ToolCall
 from agent.syntax.prompt import signature
-from tool_runner.metadata import ToolMetadata
-
-ToolChoice = Literal["auto", "required"]
+from tool_runner import ToolMetadata
 
 
 class ParsedReply(BaseModel):
@@ -29,8 +28,8 @@ class CallSyntax(Protocol):
     """One way for a model to write tool calls: teaching it, reading it, constraining it."""
 
     @property
-    def name(self) -> str:
-        """The syntax's name, one of `agent.syntax.SYNTAXES`."""
+    def name(self) -> SyntaxName:
+        """The syntax's name, one of `agent.choices.SYNTAXES`."""
         ...
 
     def system_prompt(self, tools: Sequence[ToolMetadata], *, preamble: str | None = None) -> str:
@@ -77,7 +76,7 @@ def snippet(text: str, limit: int = 80) -> str:
 class SyntaxBase:
     """Behaviour shared by every syntax; subclasses set `name` and `call_form`."""
 
-    name: str = ""
+    name: SyntaxName
     call_form: str = ""  # a one-line template of a call, shown in feedback
 
     def assistant_message(self, reply_text: str, parsed: ParsedReply) -> ChatMessage:

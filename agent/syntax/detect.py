@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from agent.choices import SyntaxName
+
 _TOOLS_VARIABLE = re.compile(r"\btools\b|\btool_calls\b")
 
 
-def detect_syntax(chat_template: str | None) -> str:
+def detect_syntax(chat_template: str | None) -> SyntaxName:
     """The call syntax a chat template was trained with.
 
     "hermes" when it writes `<tool_call>` (Qwen 2.5, Hermes), "mistral" for `[TOOL_CALLS]`,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.choices import SyntaxName, ToolChoice
 from agent.errors import GrammarError
 from agent.messages import ChatMessage, ToolCall
-from agent.syntax.base import ParsedReply, SyntaxBase, ToolChoice
+from agent.syntax.base import ParsedReply, SyntaxBase
 from agent.syntax.directive_parser import (
     MARKER,
     example_calls,
@@ -28,7 +29,7 @@ from agent.syntax.grammar import (
     typed_value,
 )
 from agent.syntax.prompt import describe_tools, with_preamble
-from tool_runner.metadata import ToolMetadata
+from tool_runner import ToolMetadata
 
 _HOW_TO_CALL = f"""\
 To use a tool, reply with one line per call and nothing else:
@@ -44,7 +45,7 @@ user in plain text, without {MARKER}. When no tool is needed, answer directly.""
 class DirectiveSyntax(SyntaxBase):
     """`USE_TOOL: Name, param=value, ...`, one call per line (the seed's syntax, done right)."""
 
-    name = "directive"
+    name: SyntaxName = "directive"
     call_form = f'"{MARKER}: <tool name>, <parameter>=<value>, ..." on its own line'
 
     def system_prompt(self, tools: Sequence[ToolMetadata], *, preamble: str | None = None) -> str:

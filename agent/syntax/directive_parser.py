@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from agent.messages import JsonScalar, ToolCall
 from agent.syntax.base import ParsedReply, call_id, snippet
 from agent.syntax.grammar import canonical_params
-from tool_runner.metadata import ToolMetadata, ToolParam
+from tool_runner import ToolMetadata, ToolParam
 
 MARKER = "USE_TOOL"
 _COLON = re.compile(r"[ \t]*:")

@@ -23,7 +23,7 @@ from agent.syntax.grammar import (
     rule_name,
     typed_value,
 )
-from tool_runner.metadata import ToolMetadata
+from tool_runner import ToolMetadata
 
 _DECODER = json.JSONDecoder()
 NAME_KEYS = ("name", "tool", "tool_name")

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.choices import SyntaxName, ToolChoice
 from agent.errors import GrammarError
 from agent.messages import ToolCall
-from agent.syntax.base import ParsedReply, SyntaxBase, ToolChoice
+from agent.syntax.base import ParsedReply, SyntaxBase
 from agent.syntax.directive_parser import example_calls
 from agent.syntax.grammar import (
     MAX_CALLS,
@@ -38,7 +39,7 @@ from agent.syntax.jsoncall import (
     to_call,
 )
 from agent.syntax.prompt import describe_tools, function_specs, with_preamble
-from tool_runner.metadata import ToolMetadata
+from tool_runner import ToolMetadata
 
 _AFTER_RESULTS = (
     "Each result comes back in a tool message. Then answer the user in plain text. When no "
@@ -112,7 +113,7 @@ def _strip_prefix(text: str, pos: int, prefixes: Sequence[str]) -> int:
 class JsonSyntax(SyntaxBase):
     """Generic JSON calls: the reply is `{"tool": "<name>", "arguments": {...}}`, one per line."""
 
-    name = "json"
+    name: SyntaxName = "json"
     name_key = "tool"
     args_key = "arguments"
     separator = "\n"
@@ -181,7 +182,7 @@ class JsonSyntax(SyntaxBase):
 class Llama3Syntax(JsonSyntax):
     """Llama 3.1 / 3.2 JSON calls: the reply is `{"name": ..., "parameters": {...}}`."""
 
-    name = "llama3"
+    name: SyntaxName = "llama3"
     name_key = "name"
     args_key = "parameters"
     max_calls = 1
@@ -200,7 +201,7 @@ class Llama3Syntax(JsonSyntax):
 class HermesSyntax(JsonSyntax):
     """Qwen 2.5 / Hermes calls: `<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`."""
 
-    name = "hermes"
+    name: SyntaxName = "hermes"
     name_key = "name"
     args_key = "arguments"
     call_form = '<tool_call>\n{"name": "<function name>", "arguments": {...}}\n</tool_call>'
@@ -262,7 +263,7 @@ class HermesSyntax(JsonSyntax):
 class MistralSyntax(JsonSyntax):
     """Mistral calls: `[TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]`."""
 
-    name = "mistral"
+    name: SyntaxName = "mistral"
     name_key = "name"
     args_key = "arguments"
     marker = "[TOOL_CALLS]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from tool_runner.metadata import ToolMetadata
+from tool_runner import ToolMetadata
 
 DEFAULT_PREAMBLE = (
     "You are a helpful assistant running on the user's computer. You can use tools that run "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage
+from tool_runner import ToolMetadata, ToolParam, ToolUsage
 
 
 def _param(name: str, kind: str, required: bool) -> ToolParam:

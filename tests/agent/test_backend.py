@@ -15,7 +15,7 @@ from agent.messages import ChatMessage
 
 @pytest.fixture(scope="module")
 def backend(tiny_model_path: Path) -> Iterator[LlamaBackend]:
-    settings = ModelSettings(path=tiny_model_path, n_ctx=512, seed=7, threads=1)
+    settings = ModelSettings(path=tiny_model_path, ctx=512, seed=7, threads=1)
     with load_backend(settings, SamplingSettings(max_tokens=12, temperature=0.8)) as loaded:
         yield loaded
 
@@ -81,7 +81,7 @@ def test_a_prompt_longer_than_the_context_is_a_model_error(backend: LlamaBackend
 
 
 def test_fallback_template_for_a_gguf_without_one(tiny_model_no_template_path: Path) -> None:
-    settings = ModelSettings(path=tiny_model_no_template_path, n_ctx=256, seed=1, threads=1)
+    settings = ModelSettings(path=tiny_model_no_template_path, ctx=256, seed=1, threads=1)
     with load_backend(settings, SamplingSettings(max_tokens=4)) as loaded:
         assert loaded.chat_template is None and loaded.template.is_fallback
         completion = loaded.complete([ChatMessage(role="user", content="hi")])

@@ -1,4 +1,6 @@
-"""`agent run` and `agent chat` via click's CliRunner, with the tiny GGUF and real components."""
+"""`agent run` and `agent chat` via click's CliRunner, with real components and the library's
+scripted backend (`FakeLoader`, passed as the click context object); a few end-to-end checks
+load the tiny generated GGUF."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli import main
-
-pytestmark = pytest.mark.slow
+from agent.fake import FakeBackend, FakeLoader
 
 FAST = ["--ctx", "2048", "--max-tokens", "32", "--seed", "5", "--threads", "2"]
+SEED_PROMPT = "Please echo back 'Something to echo'"
 
 
 @pytest.fixture
@@ -22,57 +24,88 @@ def echo(component_path: Callable[[str], Path]) -> Path:
     return component_path("echo")
 
 
-def invoke(*args: str | Path, input: str | None = None) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+def invoke(*args: str | Path, input: str | None = None, fake: FakeBackend | None = None) -> Result:
+    """Run the CLI; with `fake`, the model is that scripted backend whatever -m names."""
+    loader = FakeLoader(fake) if fake is not None else None
+    return CliRunner().invoke(
+        main, [str(a) for a in args], input=input, catch_exceptions=False, obj=loader
+    )
 
 
-def test_run_json_shows_the_call_the_result_and_the_next_prompt(
-    tiny_model_path: Path, echo: Path
-) -> None:
+def test_run_json_shows_the_call_the_result_and_the_next_prompt(echo: Path) -> None:
+    fake = FakeBackend(["USE_TOOL: Echo, value=Something to echo", "It said: Something to echo"])
     result = invoke(
-        "run", "-m", tiny_model_path, "-p", "Please echo back 'Something to echo'", "-c", echo,
-        "--tool-choice", "required", "--max-steps", "2", "--json", *FAST,
+        "run", "-p", SEED_PROMPT, "-c", echo, "--tool-choice", "required", "--json", fake=fake
+    )
+    assert result.exit_code == 0, result.output
+    transcript = json.loads(result.output)
+    assert transcript["syntax"] == "directive" and transcript["model"] == "fake.gguf"
+    step1, step2 = transcript["steps"]
+    assert step1["grammar"] and step1["errors"] == [] and len(step1["calls"]) == 1
+    call = step1["calls"][0]
+    assert call["name"] == "Echo" and call["result"]["ok"] and call["result"]["kind"] == "success"
+    assert call["arguments"] == {"value": "Something to echo"}
+    assert call["result"]["output"] == "Something to echo"
+    assert step2["cached_tokens"] == step1["prompt_tokens"] > 0
+    tool_messages = [m for m in transcript["messages"] if m["role"] == "tool"]
+    assert tool_messages and "Something to echo" in tool_messages[0]["content"]
+    assert transcript["answer"] == "It said: Something to echo" and transcript["stopped"] is None
+    assert transcript["totals"]["tool_calls"] == 1
+    # the grammar went to the model on both steps, the tool-only one first
+    assert fake.grammars[0] is not None and fake.grammars[1] is not None
+    assert fake.grammars[0] != fake.grammars[1]
+
+
+def test_run_human_output_follows_the_seed(echo: Path) -> None:
+    fake = FakeBackend(["USE_TOOL: Echo, value=Something to echo", "Something to echo"])
+    result = invoke("run", "-p", SEED_PROMPT, "-c", echo, fake=fake)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "USE_TOOL: Echo, value=Something to echo",
+        "Executing tool: Echo, params: 1",
+        "  - value: Something to echo",
+        "Execution result: Something to echo",
+        "Something to echo",
+        "Agent response: Something to echo",
+    ]
+
+
+def test_run_that_uses_every_step_says_so(echo: Path) -> None:
+    fake = FakeBackend(["USE_TOOL: Echo, value=a", "USE_TOOL: Echo, value=b"])
+    result = invoke("run", "-p", "hi", "-c", echo, "--max-steps", "2", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == (
+        "Agent stopped: stopped after 2 steps without a final answer (raise --max-steps to allow "
+        "more)"
+    )
+
+
+def test_run_verbose_shows_the_prompt_and_step_figures(echo: Path) -> None:
+    fake = FakeBackend(["hello to you"])
+    result = invoke("run", "-p", "hello", "-c", echo, "--no-grammar", "--verbose", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert "Prompt: <|im_start|>system" in result.output
+    assert "[step 1] prompt" in result.output and "(0 cached)" in result.output
+    assert fake.grammars == [None]
+
+
+@pytest.mark.slow
+def test_run_the_tiny_model_end_to_end(tiny_model_path: Path, echo: Path) -> None:
+    result = invoke(
+        "run", "-m", tiny_model_path, "-p", SEED_PROMPT, "-c", echo,
+        "--tool-choice", "required", "--max-steps", "1", "--json", *FAST,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     transcript = json.loads(result.output)
-    assert transcript["syntax"] == "directive" and transcript["model"].endswith("tiny.gguf")
-    step1, step2 = transcript["steps"]
-    assert step1["grammar"] and step1["errors"] == [] and step1["calls"]
-    call = step1["calls"][0]
-    assert call["name"] == "Echo" and call["result"]["ok"] and call["result"]["kind"] == "success"
-    assert call["result"]["output"] == call["arguments"]["value"]
-    assert step2["cached_tokens"] >= step1["prompt_tokens"] > 0
-    assert step1["completion_tokens"] > 0 and step1["ttft_s"] > 0
-    tool_messages = [m for m in transcript["messages"] if m["role"] == "tool"]
-    assert tool_messages and call["arguments"]["value"] in tool_messages[0]["content"]
-    assert (transcript["answer"] is None) != (transcript["stopped"] is None)
-    assert transcript["totals"]["tool_calls"] >= 1
+    assert transcript["model"].endswith("tiny.gguf") and transcript["syntax"] == "directive"
+    (step,) = transcript["steps"]
+    assert step["grammar"] and step["errors"] == [] and step["calls"]
+    assert all(c["name"] == "Echo" and c["result"]["kind"] == "success" for c in step["calls"])
+    assert step["completion_tokens"] > 0 and step["ttft_s"] > 0
+    assert transcript["answer"] is None and "after 1 steps" in transcript["stopped"]
 
 
-def test_run_human_output_follows_the_seed(tiny_model_path: Path, echo: Path) -> None:
-    result = invoke(
-        "run", "-m", tiny_model_path, "-p", "Please echo back 'Something to echo'", "-c", echo,
-        "--tool-choice", "required", "--max-steps", "2", *FAST,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert lines[0].lstrip().startswith("USE_TOOL: Echo, value=")
-    assert "Executing tool: Echo, params: 1" in lines
-    assert any(line.startswith("  - value: ") for line in lines)
-    assert any(line.startswith("Execution result: ") for line in lines)
-    assert lines[-1].startswith(("Agent response: ", "Agent stopped: "))
-
-
-def test_run_verbose_shows_the_prompt_and_step_figures(tiny_model_path: Path, echo: Path) -> None:
-    result = invoke(
-        "run", "-m", tiny_model_path, "-p", "hello", "-c", echo, "--no-grammar",
-        "--max-steps", "1", "--verbose", *FAST,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "Prompt: <|im_start|>system" in result.output
-    assert "[step 1] prompt" in result.output and "cached" in result.output
-
-
+@pytest.mark.slow
 def test_run_quiet_by_default(tiny_model_path: Path, echo: Path) -> None:
     result = invoke(
         "run", "-m", tiny_model_path, "-p", "hello", "-c", echo, "--max-steps", "1", *FAST
@@ -81,12 +114,14 @@ def test_run_quiet_by_default(tiny_model_path: Path, echo: Path) -> None:
     assert "llama_" not in result.output and "Prompt:" not in result.output
 
 
+@pytest.mark.slow
 def test_missing_model_is_a_one_line_error(echo: Path, tmp_path: Path) -> None:
     result = invoke("run", "-m", tmp_path / "nope.gguf", "-p", "hi", "-c", echo)
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
 
 
+@pytest.mark.slow
 def test_not_a_gguf_is_a_one_line_error(echo: Path, tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.gguf"
     bogus.write_text("not a model")
@@ -126,41 +161,67 @@ def test_bad_settings_are_usage_errors(
 
 
 def test_config_file_and_environment_supply_settings(
-    tiny_model_path: Path, echo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    echo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "agent.toml"
-    config.write_text(f'model = "{tiny_model_path}"\nmax_steps = 1\nctx = 2048\nmax_tokens = 8\n')
+    config.write_text('max_steps = 1\nsyntax = "hermes"\n')
     monkeypatch.setenv("LLM_AGENT_COMPONENTS", str(echo))
-    result = invoke("run", "--config", config, "-p", "hi", "--json", "--no-grammar")
+    fake = FakeBackend(['<tool_call>\n{"name": "Echo", "arguments": {"value": "x"}}\n</tool_call>'])
+    result = invoke("run", "--config", config, "-p", "hi", "--json", fake=fake)
     assert result.exit_code == 0, result.output
     transcript = json.loads(result.output)
-    assert len(transcript["steps"]) == 1 and transcript["steps"][0]["completion_tokens"] <= 8
+    assert transcript["syntax"] == "hermes" and len(transcript["steps"]) == 1
+    assert transcript["steps"][0]["calls"][0]["result"]["output"] == "x"
 
 
-def test_chat_keeps_the_conversation_and_exits_on_eof(tiny_model_path: Path, echo: Path) -> None:
+def test_a_flag_beats_the_config_file(echo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text("max_steps = 1\nverbose = true\n")
+    fake = FakeBackend(["USE_TOOL: Echo, value=a", "done"])
+    result = invoke(
+        "run", "--config", config, "-p", "hi", "-c", echo, "--max-steps", "2", fake=fake
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "Agent response: done"
+    assert "Prompt: " in result.output  # verbose from the file: a flag left out does not reset it
+
+
+def test_chat_keeps_the_conversation_and_exits_on_eof(echo: Path) -> None:
+    fake = FakeBackend(["first answer", "second answer"])
+    result = invoke(
+        "chat", "-c", echo, "--verbose", input="first question\nsecond question\n", fake=fake
+    )
+    assert result.exit_code == 0, result.output
+    assert "Model fake.gguf; tools: Echo." in result.output and "\n> \nBye.\n" in result.output
+    # the second turn's prompt extends the whole first exchange
+    assert fake.prompts[1].startswith(fake.prompts[0] + "first answer")
+    added = result.output.split("Prompt (step 1, added): ")[1]
+    assert "second question" in added and "first question" not in added
+    assert result.output.count("Agent response:") == 0  # chat streams the answer once
+
+
+def test_chat_exit_command_and_reset(echo: Path) -> None:
+    fake = FakeBackend(["one", "two"])
+    result = invoke(
+        "chat", "-c", echo, input="question\n/reset\nagain\n\n/exit\nnever read\n", fake=fake
+    )
+    assert result.exit_code == 0
+    assert "(conversation cleared)" in result.output and "never read" not in result.output
+    assert "question" not in fake.prompts[1]  # the reset forgot the first exchange
+    assert not fake.replies
+
+
+@pytest.mark.slow
+def test_chat_with_the_tiny_model_reuses_the_kv_cache(tiny_model_path: Path, echo: Path) -> None:
     result = invoke(
         "chat", "-m", tiny_model_path, "-c", echo, "--max-steps", "1", "--verbose", *FAST,
         input="first question\nsecond question\n",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "tools: Echo" in result.output and "\n> \nBye.\n" in result.output
-    # the second turn's prompt extends the first exchange, which comes from the KV cache
-    assert "Prompt: <|im_start|>system" in result.output
-    added = result.output.split("Prompt (step 1, added): ")[1]
-    assert "second question" in added and "first question" not in added
-    assert result.output.count("[step 1] prompt") == 2
     figures = [line for line in result.output.splitlines() if line.startswith("[step 1]")]
+    assert len(figures) == 2
     cached = int(figures[1].split("(")[1].split(" ")[0])
     assert cached > 0
-
-
-def test_chat_exit_command_and_reset(tiny_model_path: Path, echo: Path) -> None:
-    result = invoke(
-        "chat", "-m", tiny_model_path, "-c", echo, "--max-steps", "1", *FAST,
-        input="/reset\n\n/exit\nnever read\n",
-    )  # fmt: skip
-    assert result.exit_code == 0
-    assert "(conversation cleared)" in result.output and "never read" not in result.output
 
 
 class _Interrupted(io.RawIOBase):
@@ -175,9 +236,9 @@ class _Interrupted(io.RawIOBase):
         raise KeyboardInterrupt
 
 
-def test_chat_exits_cleanly_on_ctrl_c(tiny_model_path: Path, echo: Path) -> None:
+def test_chat_exits_cleanly_on_ctrl_c(echo: Path) -> None:
     result = CliRunner().invoke(
-        main, ["chat", "-m", str(tiny_model_path), "-c", str(echo), *FAST], input=_Interrupted()
+        main, ["chat", "-c", str(echo)], input=_Interrupted(), obj=FakeLoader(FakeBackend())
     )
     assert result.exit_code == 0 and result.exception is None
     assert result.output.rstrip().endswith("Bye.")

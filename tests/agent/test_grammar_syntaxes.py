@@ -23,7 +23,7 @@ from agent.syntax import SYNTAXES, get_syntax
 from agent.syntax.base import ParsedReply, ToolChoice
 from agent.syntax.grammar import MAX_CALLS, GrammarBuilder, number
 from tests.hypothesis_profiles import examples
-from tool_runner.metadata import ToolMetadata
+from tool_runner import ToolMetadata
 
 CHOICES: tuple[ToolChoice, ...] = ("auto", "required")
 TOOL_SETS = [TOOLS, (ECHO,), (CLOCK,), (FILES, DATETIME)]

@@ -1,9 +1,8 @@
-"""The agent loop with a scripted fake backend and a fake executor (no model, no wasm)."""
+"""The agent loop with the library's scripted backend and Python tools (no model, no wasm)."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +11,8 @@ from hypothesis import strategies as st
 from agent.config import LoopSettings
 from agent.events import (
     Answer,
-    Completion,
     Event,
+    RunStarted,
     StepFinished,
     StepLimitReached,
     StepStarted,
@@ -21,12 +20,12 @@ from agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from agent.fake import FakeBackend, FakeExecutor
 from agent.loop import run_agent
-from agent.messages import ChatMessage, ToolCall
-from agent.tools import unknown_tool_result
+from agent.messages import ChatMessage, JsonScalar, ToolCall
 from agent.transcript import TranscriptRecorder
 from tests.hypothesis_profiles import examples
-from tool_runner import ResultKind, ToolMetadata, ToolParam, ToolResult
+from tool_runner import ResultKind, ToolMetadata, ToolParam
 
 ECHO = ToolMetadata(
     name="Echo",
@@ -45,82 +44,21 @@ ADD = ToolMetadata(
 )
 
 
-class ScriptedBackend:
-    """A ChatBackend that replies from a script, streaming each reply word by word."""
-
-    chat_template: str | None = None
-
-    def __init__(self, *replies: str) -> None:
-        self.replies = deque(replies)
-        self.prompts: list[str] = []
-        self.grammars: list[str | None] = []
-
-    def render(self, messages: Sequence[ChatMessage]) -> str:
-        turns = "".join(f"<{m.role}>{m.content}</{m.role}>" for m in messages)
-        return turns + "<assistant>"
-
-    def stream_prompt(
-        self, prompt: str, *, grammar: str | None = None
-    ) -> Generator[str, None, Completion]:
-        self.prompts.append(prompt)
-        self.grammars.append(grammar)
-        if not self.replies:
-            raise AssertionError("the script ran out of replies")
-        text = self.replies.popleft()
-        for index, word in enumerate(text.split(" ")):
-            yield word if index == 0 else " " + word
-        cached = len(self.prompts[-2]) if len(self.prompts) > 1 else 0
-        return Completion(text=text, prompt=prompt, prompt_tokens=len(prompt), cached_tokens=cached)
-
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        grammar: str | None = None,
-        on_token: Callable[[str], None] | None = None,
-    ) -> Completion:
-        stream = self.stream_prompt(self.render(messages), grammar=grammar)
-        while True:
-            try:
-                piece = next(stream)
-            except StopIteration as done:
-                result: Completion = done.value
-                return result
-            if on_token:
-                on_token(piece)
+def _add(args: Mapping[str, JsonScalar]) -> str:
+    try:
+        return str(int(str(args["a"])) + int(str(args["b"])))
+    except ValueError:
+        raise ValueError("parameter 'a' expects an integer") from None
 
 
-class FakeExecutor:
-    """Echo and Add in Python; records every call."""
+def scripted(*replies: str) -> FakeBackend:
+    """The library's scripted backend with these replies."""
+    return FakeBackend(replies)
 
-    def __init__(self) -> None:
-        self.calls: list[ToolCall] = []
 
-    def specs(self) -> Sequence[ToolMetadata]:
-        return [ADD, ECHO]
-
-    def execute(self, call: ToolCall) -> ToolResult:
-        self.calls.append(call)
-        spec = next((t for t in self.specs() if t.name == call.name), None)
-        missing = [p.name for p in spec.params if p.name not in call.arguments] if spec else []
-        if missing:
-            return ToolResult(
-                tool=call.name, ok=False, kind=ResultKind.INVALID_ARGUMENTS,
-                error=f"missing required parameter {missing[0]!r}",
-            )  # fmt: skip
-        if call.name == "Echo":
-            value = str(call.arguments["value"])
-            return ToolResult(tool="Echo", ok=True, kind=ResultKind.SUCCESS, output=value)
-        if call.name == "Add":
-            try:
-                total = int(str(call.arguments["a"])) + int(str(call.arguments["b"]))
-            except ValueError:
-                return ToolResult(
-                    tool="Add", ok=False, kind=ResultKind.INVALID_ARGUMENTS,
-                    error="parameter 'a' expects an integer",
-                )  # fmt: skip
-            return ToolResult(tool="Add", ok=True, kind=ResultKind.SUCCESS, output=str(total))
-        return unknown_tool_result(call.name, ["Add", "Echo"])
+def python_tools() -> FakeExecutor:
+    """Echo and Add as Python functions."""
+    return FakeExecutor({ECHO: lambda args: str(args["value"]), ADD: _add})
 
 
 DIRECTIVE = LoopSettings(syntax="directive", grammar=False)
@@ -130,7 +68,7 @@ SEED_PROMPT = "Please echo back 'Something to echo'"
 
 
 def run(
-    backend: ScriptedBackend,
+    backend: FakeBackend,
     executor: FakeExecutor,
     settings: LoopSettings = DIRECTIVE,
     prompt: str | Sequence[ChatMessage] = SEED_PROMPT,
@@ -139,10 +77,10 @@ def run(
 
 
 def test_the_seed_example_calls_echo_then_answers_in_a_second_turn() -> None:
-    backend = ScriptedBackend(
+    backend = scripted(
         "USE_TOOL: Echo, value=Something to echo", "The echo says: Something to echo"
     )
-    executor = FakeExecutor()
+    executor = python_tools()
     events = run(backend, executor)
     assert executor.calls == [
         ToolCall(id=executor.calls[0].id, name="Echo", arguments={"value": "Something to echo"})
@@ -153,18 +91,18 @@ def test_the_seed_example_calls_echo_then_answers_in_a_second_turn() -> None:
     # the result went back to the model in the second prompt, after the raw first reply
     assert "USE_TOOL: Echo, value=Something to echo" in backend.prompts[1]
     assert backend.prompts[1].startswith(backend.prompts[0] + "USE_TOOL: Echo")
-    assert "Something to echo</tool>" in backend.prompts[1] or "<user>" in backend.prompts[1]
+    assert "<|im_start|>tool\nResult of Echo: Something to echo<|im_end|>" in backend.prompts[1]
     roles = [m.role for m in answer.messages]
     assert roles[:2] == ["system", "user"] and roles[2] == "assistant" and roles[-1] == "assistant"
 
 
 def test_events_come_in_order_and_tokens_stream() -> None:
-    backend = ScriptedBackend("USE_TOOL: Echo, value=hi", "hi")
-    events = run(backend, FakeExecutor())
+    backend = scripted("USE_TOOL: Echo, value=hi", "hi")
+    events = run(backend, python_tools())
     kinds = [type(e) for e in events]
-    assert kinds[0] is StepStarted
+    assert kinds[:2] == [RunStarted, StepStarted]
     first_finish = kinds.index(StepFinished)
-    assert all(k is Token for k in kinds[1:first_finish]) and first_finish > 2
+    assert all(k is Token for k in kinds[2:first_finish]) and first_finish > 3
     assert kinds[first_finish + 1 : first_finish + 3] == [ToolCallStarted, ToolCallFinished]
     assert kinds[-1] is Answer
     tokens = "".join(e.text for e in events if isinstance(e, Token) and e.step == 1)
@@ -172,10 +110,8 @@ def test_events_come_in_order_and_tokens_stream() -> None:
 
 
 def test_multi_step_chain_feeds_each_result_back() -> None:
-    backend = ScriptedBackend(
-        "USE_TOOL: Add, a=2, b=3", "USE_TOOL: Echo, value=sum is 5", "The sum is 5."
-    )
-    executor = FakeExecutor()
+    backend = scripted("USE_TOOL: Add, a=2, b=3", "USE_TOOL: Echo, value=sum is 5", "The sum is 5.")
+    executor = python_tools()
     events = run(backend, executor)
     assert [c.name for c in executor.calls] == ["Add", "Echo"]
     results = [e.result for e in events if isinstance(e, ToolCallFinished)]
@@ -185,15 +121,15 @@ def test_multi_step_chain_feeds_each_result_back() -> None:
 
 
 def test_several_calls_in_one_reply_all_run() -> None:
-    backend = ScriptedBackend("USE_TOOL: Echo, value=one\nUSE_TOOL: Echo, value=two", "done")
-    executor = FakeExecutor()
+    backend = scripted("USE_TOOL: Echo, value=one\nUSE_TOOL: Echo, value=two", "done")
+    executor = python_tools()
     run(backend, executor)
     assert [c.arguments["value"] for c in executor.calls] == ["one", "two"]
 
 
 def test_a_failing_tool_goes_back_to_the_model() -> None:
-    backend = ScriptedBackend("USE_TOOL: Add, a=x, b=3", "USE_TOOL: Add, a=1, b=3", "4")
-    executor = FakeExecutor()
+    backend = scripted("USE_TOOL: Add, a=x, b=3", "USE_TOOL: Add, a=1, b=3", "4")
+    executor = python_tools()
     events = run(backend, executor)
     first = next(e for e in events if isinstance(e, ToolCallFinished))
     assert not first.result.ok
@@ -202,17 +138,17 @@ def test_a_failing_tool_goes_back_to_the_model() -> None:
 
 
 def test_an_unknown_tool_is_answered_with_the_available_tools() -> None:
-    backend = ScriptedBackend("USE_TOOL: Shout, value=hi", "USE_TOOL: Echo, value=hi", "hi")
-    events = run(backend, FakeExecutor())
+    backend = scripted("USE_TOOL: Shout, value=hi", "USE_TOOL: Echo, value=hi", "hi")
+    events = run(backend, python_tools())
     first = next(e for e in events if isinstance(e, ToolCallFinished))
-    assert first.result.kind is ResultKind.INVALID_ARGUMENTS
+    assert first.result.kind is ResultKind.UNKNOWN_TOOL
     assert "unknown tool 'Shout'" in backend.prompts[1] and "Add, Echo" in backend.prompts[1]
     assert isinstance(events[-1], Answer)
 
 
 def test_a_malformed_call_is_fed_back_not_raised() -> None:
-    backend = ScriptedBackend("USE_TOOL: Echo value=hi", "USE_TOOL: Echo, value=ok", "ok")
-    events = run(backend, FakeExecutor())
+    backend = scripted("USE_TOOL: Echo value=hi", "USE_TOOL: Echo, value=ok", "ok")
+    events = run(backend, python_tools())
     step1 = next(e for e in events if isinstance(e, StepFinished))
     assert step1.errors and not step1.calls
     feedback = backend.prompts[1][len(backend.prompts[0]) :]
@@ -221,16 +157,16 @@ def test_a_malformed_call_is_fed_back_not_raised() -> None:
 
 
 def test_a_call_missing_a_required_parameter_gets_an_error_result() -> None:
-    backend = ScriptedBackend("USE_TOOL: Echo", "USE_TOOL: Echo, value=ok", "ok")
-    events = run(backend, FakeExecutor())
+    backend = scripted("USE_TOOL: Echo", "USE_TOOL: Echo, value=ok", "ok")
+    events = run(backend, python_tools())
     first = next(e for e in events if isinstance(e, ToolCallFinished))
     assert first.result.kind is ResultKind.INVALID_ARGUMENTS
     assert "missing required parameter 'value'" in backend.prompts[1]
 
 
 def test_the_step_limit_ends_with_a_message() -> None:
-    backend = ScriptedBackend(*["USE_TOOL: Echo, value=again"] * 3)
-    executor = FakeExecutor()
+    backend = scripted(*["USE_TOOL: Echo, value=again"] * 3)
+    executor = python_tools()
     events = run(backend, executor, LoopSettings(syntax="directive", grammar=False, max_steps=3))
     last = events[-1]
     assert isinstance(last, StepLimitReached)
@@ -239,26 +175,26 @@ def test_the_step_limit_ends_with_a_message() -> None:
 
 
 def test_grammar_is_on_by_default_for_the_directive_syntax_and_required_only_first() -> None:
-    backend = ScriptedBackend("USE_TOOL: Echo, value=hi", "hi")
+    backend = scripted("USE_TOOL: Echo, value=hi", "hi")
     settings = LoopSettings(syntax="directive", tool_choice="required")
-    events = run(backend, FakeExecutor(), settings)
+    events = run(backend, python_tools(), settings)
     first, second = backend.grammars
     assert first is not None and second is not None and first != second
     assert all(e.grammar for e in events if isinstance(e, StepStarted))
 
 
 def test_no_grammar_when_disabled_or_when_there_are_no_tools() -> None:
-    backend = ScriptedBackend("plain answer")
-    run(backend, FakeExecutor(), DIRECTIVE)
+    backend = scripted("plain answer")
+    run(backend, python_tools(), DIRECTIVE)
     assert backend.grammars == [None]
 
 
 def test_auto_syntax_follows_the_chat_template() -> None:
-    backend = ScriptedBackend(
+    backend = scripted(
         '<tool_call>{"name": "Echo", "arguments": {"value": "hi"}}</tool_call>', "hi"
     )
     backend.chat_template = "{% if tools %}<tool_call>{% endif %}{{ messages }}"
-    executor = FakeExecutor()
+    executor = python_tools()
     run(backend, executor, LoopSettings())
     assert executor.calls and executor.calls[0].arguments == {"value": "hi"}
 
@@ -270,17 +206,19 @@ def test_a_conversation_continues_with_its_own_system_prompt() -> None:
         ChatMessage(role="assistant", content="hi there"),
         ChatMessage(role="user", content="echo x"),
     ]
-    backend = ScriptedBackend("USE_TOOL: Echo, value=x", "x")
-    events = run(backend, FakeExecutor(), prompt=history)
-    assert backend.prompts[0].startswith("<system>CUSTOM SYSTEM</system><user>hello</user>")
+    backend = scripted("USE_TOOL: Echo, value=x", "x")
+    events = run(backend, python_tools(), prompt=history)
+    assert backend.prompts[0].startswith(
+        "<|im_start|>system\nCUSTOM SYSTEM<|im_end|>\n<|im_start|>user\nhello<|im_end|>"
+    )
     answer = events[-1]
     assert isinstance(answer, Answer) and list(answer.messages[:4]) == history
 
 
 def test_the_transcript_records_calls_results_and_figures() -> None:
-    backend = ScriptedBackend("USE_TOOL: Echo, value=Something to echo", "Something to echo")
-    recorder = TranscriptRecorder(model="fake", syntax="directive")
-    for event in run(backend, FakeExecutor()):
+    backend = scripted("USE_TOOL: Echo, value=Something to echo", "Something to echo")
+    recorder = TranscriptRecorder(model="fake")
+    for event in run(backend, python_tools()):
         recorder.add(event)
     transcript = recorder.transcript()
     assert transcript.answer == "Something to echo" and transcript.stopped is None
@@ -295,10 +233,10 @@ def test_the_transcript_records_calls_results_and_figures() -> None:
 
 @pytest.mark.parametrize("max_steps", [1, 2])
 def test_the_transcript_of_a_stopped_run(max_steps: int) -> None:
-    backend = ScriptedBackend(*["USE_TOOL: Echo, value=a"] * max_steps)
+    backend = scripted(*["USE_TOOL: Echo, value=a"] * max_steps)
     recorder = TranscriptRecorder()
     settings = LoopSettings(syntax="directive", grammar=False, max_steps=max_steps)
-    for event in run(backend, FakeExecutor(), settings):
+    for event in run(backend, python_tools(), settings):
         recorder.add(event)
     transcript = recorder.transcript()
     assert transcript.answer is None and transcript.stopped is not None
@@ -324,7 +262,7 @@ def test_the_transcript_of_a_stopped_run(max_steps: int) -> None:
     syntax=st.sampled_from(["directive", "hermes", "llama3", "mistral", "json"]),
 )
 def test_the_loop_survives_any_model_output(replies: list[str], syntax: str) -> None:
-    backend = ScriptedBackend(*replies)
+    backend = scripted(*replies)
     settings = LoopSettings(syntax=syntax, grammar=False, max_steps=3)  # type: ignore[arg-type]
-    events = run(backend, FakeExecutor(), settings)
+    events = run(backend, python_tools(), settings)
     assert isinstance(events[-1], (Answer, StepLimitReached))

@@ -9,8 +9,9 @@ import pytest
 
 from agent.config import AgentSettings, resolve_settings
 from agent.errors import ConfigError
+from agent.executor import component_paths, open_executor
 from agent.messages import ToolCall
-from agent.tools import build_policy, component_paths, open_executor
+from agent.session import sandbox_policy
 from tool_runner import LoadError, Policy, ResultKind
 
 
@@ -76,20 +77,25 @@ def test_policy_from_flags_on_top_of_a_file(tmp_path: Path) -> None:
         env=("HOME", "GREETING=hi"),
         allow_hosts=("b.com",),
         memory=64,
+        fuel=1000,
+        max_output=2048,
+        inherit_stdio=True,
     )
-    policy = build_policy(settings)
+    policy = sandbox_policy(settings)
     assert policy.http_hosts == ("a.com", "b.com")
     assert policy.limits.timeout_s == 3 and policy.limits.memory_mib == 64
+    assert policy.limits.fuel == 1000 and policy.limits.max_output_bytes == 2048
+    assert policy.inherit_stdio
     assert policy.env == ("HOME",) and policy.env_values == {"GREETING": "hi"}
     assert policy.dirs[0].guest == "/workspace"
-    assert build_policy(AgentSettings()) == Policy()
+    assert sandbox_policy(AgentSettings()) == Policy()
 
 
 def test_bad_policy_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="invalid environment|env"):
-        build_policy(AgentSettings(env=("1BAD",)))
+        sandbox_policy(AgentSettings(env=("1BAD",)))
     with pytest.raises(ConfigError, match="cannot read policy"):
-        build_policy(AgentSettings(policy=tmp_path / "none.toml"))
+        sandbox_policy(AgentSettings(policy=tmp_path / "none.toml"))
 
 
 def test_component_paths(tmp_path: Path) -> None:
@@ -116,7 +122,7 @@ def test_executor_runs_the_real_echo_and_refuses_unknown_tools(
         missing = executor.execute(ToolCall(id="3", name="Echo", arguments={}))
         assert missing.kind is ResultKind.INVALID_ARGUMENTS and "value" in (missing.error or "")
         unknown = executor.execute(ToolCall(id="4", name="Shout", arguments={}))
-        assert not unknown.ok and unknown.error == (
+        assert unknown.kind is ResultKind.UNKNOWN_TOOL and unknown.error == (
             "unknown tool 'Shout'; the available tools are: Echo"
         )
 

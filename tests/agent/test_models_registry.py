@@ -37,9 +37,16 @@ def test_the_seed_default_is_phi3_mini_q4() -> None:
     assert (entry.license, entry.context_length, entry.syntax) == ("MIT", 4096, "directive")
 
 
-def test_every_syntax_is_one_the_syntax_package_knows() -> None:
-    from agent.syntax import SYNTAXES
+def test_registry_settings_and_syntax_package_share_one_list_of_syntaxes() -> None:
+    from agent.choices import SYNTAX_CHOICES, SYNTAXES
+    from agent.config import AgentSettings
+    from agent.syntax import get_syntax
 
+    assert [get_syntax(name).name for name in SYNTAXES] == list(SYNTAXES)
+    assert ModelEntry.model_fields["syntax"].annotation.__args__ == SYNTAXES  # type: ignore[union-attr]
+    assert ("auto", *SYNTAXES) == SYNTAX_CHOICES
+    for name in SYNTAX_CHOICES:
+        assert AgentSettings(syntax=name).syntax == name
     assert {entry.syntax for entry in REGISTRY} <= set(SYNTAXES)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from agent.cli.models import models
 from agent.errors import ModelNotDownloadedError, NotEnoughSpaceError, UnknownModelError
 from agent.models import (
     MODELS_DIR_ENV,
@@ -25,13 +27,15 @@ def test_the_default_models_dir_is_models_unless_the_environment_says_otherwise(
     assert default_models_dir({MODELS_DIR_ENV: " "}) == Path("models")
 
 
-def test_the_store_follows_the_environment_when_no_dir_is_given(
+def test_the_library_reads_no_environment_the_cli_does(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
     (tmp_path / PHI).write_bytes(b"GGUF")
-    assert ModelStore().models_dir == tmp_path
-    assert resolve_model("phi-mini-instruct") == tmp_path / PHI
+    assert ModelStore().models_dir == Path("models")  # the variable is resolved at the edge
+    assert resolve_model("phi-mini-instruct", models_dir=tmp_path) == tmp_path / PHI
+    listed = CliRunner().invoke(models, ["path", "phi-mini-instruct"])
+    assert listed.exit_code == 0 and listed.output.strip() == str(tmp_path / PHI)
 
 
 def test_resolve_accepts_a_path_a_file_name_a_registry_name_and_a_hub_name(

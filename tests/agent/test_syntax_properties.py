@@ -14,7 +14,7 @@ from agent.messages import JsonScalar, ToolCall
 from agent.syntax import SYNTAXES, get_syntax
 from agent.syntax.base import ParsedReply
 from tests.hypothesis_profiles import examples
-from tool_runner.metadata import ToolMetadata, ToolParam
+from tool_runner import ToolMetadata, ToolParam
 
 PROFILE = settings(max_examples=examples(150))
 

@@ -1,6 +1,5 @@
 """The agent's tool executor: sandboxed WebAssembly components run by `tool_runner`.
 
-    policy = build_policy(settings)
     with open_executor(settings.components, settings.tools_dir, policy) as executor:
         result = executor.execute(ToolCall(id="call_1", name="Echo", arguments={"value": "hi"}))
 
@@ -14,20 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.config import AgentSettings
 from agent.errors import ConfigError
 from agent.messages import ToolCall
-from tool_runner import (
-    LoadError,
-    Policy,
-    PolicyError,
-    ResultKind,
-    Tool,
-    ToolMetadata,
-    ToolResult,
-    ToolRunner,
-)
+from tool_runner import LoadError, Policy, ResultKind, ToolMetadata, ToolResult
+
+if TYPE_CHECKING:  # the runtime loads wasmtime: only when tools are opened
+    from tool_runner import Tool
 
 
 class RunnerExecutor:
@@ -62,27 +55,9 @@ def unknown_tool_result(name: str, available: Sequence[str]) -> ToolResult:
     names = ", ".join(available) if available else "none"
     return ToolResult(
         tool=name,
-        ok=False,
-        kind=ResultKind.INVALID_ARGUMENTS,
+        kind=ResultKind.UNKNOWN_TOOL,
         error=f"unknown tool {name!r}; the available tools are: {names}",
     )
-
-
-def build_policy(settings: AgentSettings) -> Policy:
-    """The sandbox policy: the `--policy` file (or deny-everything) with the flags added on top.
-
-    Raises ConfigError with one line.
-    """
-    try:
-        base = Policy.from_file(settings.policy) if settings.policy else Policy()
-        return base.with_grants(
-            limits={"timeout_s": settings.timeout, "memory_mib": settings.memory},
-            dirs=settings.dirs,
-            env=settings.env,
-            http_hosts=settings.allow_hosts,
-        )
-    except PolicyError as exc:
-        raise ConfigError(str(exc)) from exc
 
 
 def component_paths(components: Sequence[Path], tools_dir: Path) -> list[Path]:
@@ -104,11 +79,14 @@ def component_paths(components: Sequence[Path], tools_dir: Path) -> list[Path]:
 
 @contextmanager
 def open_executor(
-    components: Sequence[Path], tools_dir: Path, policy: Policy
+    components: Sequence[Path], tools_dir: Path, policy: Policy, *, cache_dir: Path | None = None
 ) -> Iterator[RunnerExecutor]:
-    """Load the tools (see `component_paths`) under `policy`; raises LoadError, ConfigError."""
+    """Load the tools (see `component_paths`) under `policy`, compiled through the cache in
+    `cache_dir` (None: tool_runner's default); raises LoadError, ConfigError."""
+    from tool_runner import ToolRunner
+
     paths = component_paths(components, tools_dir)
-    with ToolRunner(policy=policy) as runner:
+    with ToolRunner(policy=policy, cache_dir=cache_dir) as runner:
         tools: dict[str, Tool] = {}
         for path in paths:
             tool = runner.load(path)

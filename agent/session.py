@@ -1,0 +1,188 @@
+"""A `Session`: one model, its sandboxed tools, and the conversation so far.
+
+    settings = resolve_settings(flags, config_file=None, environ=os.environ)
+    with Session.open(settings) as session:
+        for event in session.ask("Please echo back 'hi'"):
+            ...                       # render it; the session keeps the conversation
+        session.reset()               # start over (the model stays loaded)
+
+`Session.open` builds the sandbox policy, resolves the model (a registry name or a path; never
+the network), loads the tools (quick to fail) and then the model, and `close()` closes all of
+them. Everything it raises is one line: `ConfigError` for settings that cannot be used (a bad
+grant, no components), `ModelStoreError`/`ModelError` for the model, `tool_runner.LoadError` for
+a component. A session can also be made from pieces already open (`Session(backend, executor)`),
+e.g. a `agent.fake.FakeBackend` in tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from agent.config import AgentSettings, LoopSettings
+from agent.errors import ConfigError
+from agent.events import Answer, Event, StepLimitReached
+from agent.executor import open_executor
+from agent.loop import ChatBackend, ToolExecutor, run_agent
+from agent.messages import ChatMessage
+from agent.transcript import TranscriptRecorder
+from tool_runner import Policy, PolicyError, ToolMetadata, policy_from_options
+
+
+class LoadedModel(ChatBackend, Protocol):
+    """A chat backend that a session opened and must close."""
+
+    def close(self) -> None:
+        """Free the model."""
+        ...
+
+
+class ModelLoader(Protocol):
+    """How `Session.open` finds and loads the model that settings name: `resolve` is quick and
+    offline (it runs before the tools load), `load` is the slow part. `agent.fake.FakeLoader`
+    hands out a scripted backend."""
+
+    def resolve(self, settings: AgentSettings) -> Path:
+        """The model file; raises ModelStoreError."""
+        ...
+
+    def load(self, settings: AgentSettings, path: Path) -> LoadedModel:
+        """The loaded model; raises ModelError."""
+        ...
+
+
+class LlamaLoader:
+    """Models from the models directory (or any path), run by llama.cpp."""
+
+    def resolve(self, settings: AgentSettings) -> Path:
+        """`settings.model` as a file: a path, a file in the models dir or a registry name."""
+        from agent.models import resolve_model
+
+        return resolve_model(settings.model, models_dir=settings.models_dir)
+
+    def load(self, settings: AgentSettings, path: Path) -> LoadedModel:
+        """Load `path` with the model and sampling settings."""
+        from agent.backend import load_backend  # imports llama_cpp: only when a model loads
+
+        return load_backend(settings.model_settings(path), settings.sampling())
+
+
+def sandbox_policy(settings: AgentSettings) -> Policy:
+    """The policy file (or deny-everything) with the grant and limit settings on top; raises
+    ConfigError with one line."""
+    try:
+        return policy_from_options(
+            settings.policy,
+            dirs=settings.dirs,
+            env=settings.env,
+            http_hosts=settings.allow_hosts,
+            timeout_s=settings.timeout,
+            memory_mib=settings.memory,
+            fuel=settings.fuel,
+            max_output_bytes=settings.max_output,
+            inherit_stdio=settings.inherit_stdio,
+        )
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+class Session:
+    """A conversation with one model and one set of tools; `close()` releases what it opened."""
+
+    def __init__(
+        self,
+        backend: ChatBackend,
+        executor: ToolExecutor,
+        settings: LoopSettings | None = None,
+        *,
+        model: str = "",
+        load_s: float | None = None,
+        resources: ExitStack | None = None,
+    ) -> None:
+        self.backend = backend
+        self.executor = executor
+        self.settings = settings if settings is not None else LoopSettings()
+        self.model = model
+        self.load_s = load_s
+        self._resources = resources if resources is not None else ExitStack()
+        self._history: tuple[ChatMessage, ...] = ()
+
+    @classmethod
+    def open(
+        cls,
+        settings: AgentSettings,
+        *,
+        loader: ModelLoader | None = None,
+        cache_dir: Path | None = None,
+    ) -> Session:
+        """Open the tools and the model that `settings` name (see the module docstring);
+        `cache_dir` is the components' compile cache (None: tool_runner's default)."""
+        loader = loader if loader is not None else LlamaLoader()
+        policy = sandbox_policy(settings)
+        path = loader.resolve(settings)
+        stack = ExitStack()
+        try:
+            executor = stack.enter_context(
+                open_executor(settings.components, settings.tools_dir, policy, cache_dir=cache_dir)
+            )
+            started = time.perf_counter()
+            backend = loader.load(settings, path)
+            stack.callback(backend.close)
+            load_s = time.perf_counter() - started
+        except BaseException:
+            stack.close()
+            raise
+        return cls(
+            backend,
+            executor,
+            settings.loop(),
+            model=str(path),
+            load_s=load_s,
+            resources=stack,
+        )
+
+    @property
+    def tools(self) -> list[ToolMetadata]:
+        """The tools the model may call."""
+        return list(self.executor.specs())
+
+    @property
+    def history(self) -> tuple[ChatMessage, ...]:
+        """The conversation so far (system prompt, turns, tool calls and results)."""
+        return self._history
+
+    def ask(self, text: str) -> Iterator[Event]:
+        """Send the user's `text` in the conversation so far and yield the run's events; the
+        conversation grows by the whole exchange once the run ends."""
+        prompt = [*self._history, ChatMessage(role="user", content=text)]
+        for event in run_agent(prompt, self.backend, self.executor, self.settings):
+            if isinstance(event, (Answer, StepLimitReached)):
+                self._history = event.messages
+            yield event
+
+    def reset(self) -> None:
+        """Forget the conversation (the model and tools stay loaded)."""
+        self._history = ()
+
+    def recorder(self) -> TranscriptRecorder:
+        """A transcript recorder for this session's runs (model and load time filled in)."""
+        return TranscriptRecorder(model=self.model, load_s=self.load_s)
+
+    def close(self) -> None:
+        """Close the model and the tools this session opened."""
+        self._resources.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
