@@ -18,7 +18,6 @@ import struct
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import llama_cpp
@@ -30,6 +29,7 @@ from agent.errors import GrammarError, ModelError, ModelFileError
 from agent.events import Completion, FinishReason
 from agent.messages import ChatMessage
 from agent.template import CHATML_STOP, ChatTemplate
+from tool_runner import Closing
 
 GGUF_MAGIC = b"GGUF"
 _GGUF_HEADER = struct.Struct("<4sIQQ")  # magic, version, tensor count, metadata count
@@ -115,7 +115,7 @@ class _TokenCounter:
         return False
 
 
-class LlamaBackend:
+class LlamaBackend(Closing):
     """A loaded model that renders, evaluates and samples chat turns; `close()` frees it."""
 
     def __init__(
@@ -295,17 +295,6 @@ class LlamaBackend:
         """Free the model and its context."""
         self._grammars.clear()
         self._llm.close()
-
-    def __enter__(self) -> LlamaBackend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def validate_grammar(gbnf: str) -> None:

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from agent.config import AgentSettings, LoopSettings
@@ -30,7 +29,7 @@ from agent.executor import open_executor
 from agent.loop import ChatBackend, ToolExecutor, run_agent
 from agent.messages import ChatMessage
 from agent.transcript import TranscriptRecorder
-from tool_runner import Policy, PolicyError, ToolMetadata, policy_from_options
+from tool_runner import Closing, Policy, PolicyError, ToolMetadata, policy_from_options
 
 
 class LoadedModel(ChatBackend, Protocol):
@@ -90,7 +89,7 @@ def sandbox_policy(settings: AgentSettings) -> Policy:
         raise ConfigError(str(exc)) from exc
 
 
-class Session:
+class Session(Closing):
     """A conversation with one model and one set of tools; `close()` releases what it opened."""
 
     def __init__(
@@ -175,14 +174,3 @@ class Session:
     def close(self) -> None:
         """Close the model and the tools this session opened."""
         self._resources.close()
-
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -100,13 +100,21 @@ def _is_submodule(module: str) -> bool:
     ).is_dir()
 
 
-@pytest.mark.xfail(strict=False, reason="agent switches in the agent refactor")
+# tool_runner's one public submodule: the sandbox flags every CLI shares (it imports click), for
+# the agent's CLI only
+CLI_MODULES = {"tool_runner.options", "tool_runner.options.sandbox_options"}
+
+
 def test_agent_uses_only_the_public_tool_runner_api() -> None:
     # `from tool_runner import Name` records `tool_runner.Name`, which is public unless `Name`
     # is one of the package's modules.
     offenders = {
         _where(p): sorted(
-            m for m in _imports(p) if m.startswith("tool_runner.") and _is_submodule(m)
+            m
+            for m in _imports(p)
+            if m.startswith("tool_runner.")
+            and _is_submodule(m)
+            and not (m in CLI_MODULES and p.parent.name == "cli")
         )
         for p in _sources("agent")
     }

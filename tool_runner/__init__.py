@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tool_runner.arguments import ArgValue
 from tool_runner.cache_dir import default_cache_dir
+from tool_runner.closing import Closing
 from tool_runner.errors import (
     ArgumentsError,
     CompileError,
@@ -46,6 +47,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Closing",
     "ArgumentsError",
     "ArgValue",
     "CompileError",

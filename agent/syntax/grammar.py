@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from agent.syntax.gbnf import validate_gbnf
-from tool_runner.metadata import ParamType, ToolMetadata, ToolParam
+from tool_runner import ParamType, ToolMetadata, ToolParam
 
 MAX_CALLS = 4
 MAX_STRING_CHARS = 256
