@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-JsonScalar = str | int | float | bool | None
+from tool_runner import ArgValue
+
+JsonScalar = ArgValue  # one argument value, as tool_runner validates it
 Role = Literal["system", "user", "assistant", "tool"]
 
 

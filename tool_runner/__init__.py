@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from tool_runner.arguments import ArgValue
 from tool_runner.cache_dir import default_cache_dir
 from tool_runner.closing import Closing
+from tool_runner.directive import MARKER, coerce_bare, example_calls, read_call
 from tool_runner.errors import (
     ArgumentsError,
+    CallNotationError,
     CompileError,
     ComponentNotFoundError,
     CoreModuleError,
@@ -26,7 +27,15 @@ from tool_runner.errors import (
     UnknownWorldError,
     UnsatisfiedImportsError,
 )
-from tool_runner.metadata import ParamType, ToolMetadata, ToolParam, ToolUsage, World
+from tool_runner.metadata import (
+    ArgValue,
+    ParamType,
+    ToolMetadata,
+    ToolParam,
+    ToolUsage,
+    UsageCall,
+    World,
+)
 from tool_runner.policy import DirGrant, Limits, Policy, policy_from_options
 from tool_runner.result import ResultKind, ToolResult
 
@@ -47,15 +56,17 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Closing",
     "ArgumentsError",
     "ArgValue",
+    "CallNotationError",
+    "Closing",
     "CompileError",
     "ComponentNotFoundError",
     "CoreModuleError",
     "DirGrant",
     "Limits",
     "LoadError",
+    "MARKER",
     "MetadataError",
     "NotWasmError",
     "ParamType",
@@ -71,7 +82,11 @@ __all__ = [
     "ToolUsage",
     "UnknownWorldError",
     "UnsatisfiedImportsError",
+    "UsageCall",
     "World",
+    "coerce_bare",
     "default_cache_dir",
+    "example_calls",
     "policy_from_options",
+    "read_call",
 ]

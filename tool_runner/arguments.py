@@ -13,11 +13,9 @@ import re
 from collections.abc import Mapping
 
 from tool_runner.errors import ArgumentsError
-from tool_runner.metadata import ToolMetadata, ToolParam
+from tool_runner.metadata import ArgValue, ToolMetadata, ToolParam
 
-ArgValue = str | int | float | bool | None
-
-_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+INTEGER = re.compile(r"[+-]?[0-9]+")  # with fullmatch: a decimal integer, as text
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -77,7 +75,7 @@ def _integer(param: ToolParam, value: str | int | float | bool) -> str:
             return str(int(value))
         raise _expected(param, "an integer", value)
     text = value.strip()
-    if _INTEGER.match(text):
+    if INTEGER.fullmatch(text):
         return str(int(text))
     try:
         number = float(text)
@@ -95,7 +93,7 @@ def _number(param: ToolParam, value: str | int | float | bool) -> str:
         return str(value)
     if isinstance(value, str):
         text = value.strip()
-        if _INTEGER.match(text):
+        if INTEGER.fullmatch(text):
             return str(int(text))
         try:
             value = float(text.replace("_", "#"))

@@ -8,6 +8,7 @@ failures (bad arguments, a trap, a timeout, the tool's own error) never raise: t
     ├── PolicyError                 a sandbox policy (file or flags) that cannot be used
     ├── ArgumentsError              arguments that do not fit the tool's parameters (only
     │                               from `Tool.check_arguments`; `Tool.call` returns a result)
+    ├── CallNotationError           a `USE_TOOL:` call that does not read (`directive.read_call`)
     └── LoadError                   a component that cannot become a Tool (carries `path`)
         ├── ComponentNotFoundError  the path does not exist or is not a file
         ├── NotWasmError            the file is not WebAssembly (binary or text)
@@ -34,6 +35,10 @@ class PolicyError(ToolRunnerError):
 
 class ArgumentsError(ToolRunnerError, ValueError):
     """Arguments that do not fit a tool's parameters; the message names the parameter."""
+
+
+class CallNotationError(ToolRunnerError, ValueError):
+    """A call in the `USE_TOOL:` notation that cannot be read; the message says what is wrong."""
 
 
 class LoadError(ToolRunnerError):

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ParamType = Literal["string", "integer", "number", "boolean"]
 World = Literal["llm-agent", "seed"]
+ArgValue = str | int | float | bool | None
+"""One argument value as a caller (or a model, through JSON) gives it."""
 
 
 class ToolParam(BaseModel):
@@ -21,13 +23,28 @@ class ToolParam(BaseModel):
     required: bool
 
 
+class UsageCall(BaseModel):
+    """One tool call of a usage example, structured: the tool's name and typed arguments."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    arguments: dict[str, ArgValue] = Field(default_factory=dict)
+
+    def __hash__(self) -> int:  # frozen, but a dict field: hash its items
+        return hash((self.name, tuple(sorted(self.arguments.items()))))
+
+
 class ToolUsage(BaseModel):
-    """A worked example: a user request and the assistant's tool call for it."""
+    """A worked example: a user request and the assistant's reply as the tool wrote it (in the
+    `USE_TOOL:` notation); `calls` are the calls read from it when loaded (empty when it holds
+    none or one that does not read), which every call syntax renders in its own form."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     user: str
     assistant: str
+    calls: tuple[UsageCall, ...] = ()
 
 
 class ToolMetadata(BaseModel):

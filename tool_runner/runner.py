@@ -21,14 +21,14 @@ from typing import Any
 
 from wasmtime import component
 
-from tool_runner.arguments import ArgValue, canonical_arguments
+from tool_runner.arguments import canonical_arguments
 from tool_runner.cache import CompileCache
 from tool_runner.cache_dir import default_cache_dir
 from tool_runner.closing import Closing
 from tool_runner.component_file import read_component_bytes, stat_component
 from tool_runner.engine import Engines, EngineSettings, SandboxEngine
 from tool_runner.errors import ArgumentsError, CompileError, LoadError, MetadataError
-from tool_runner.metadata import ToolMetadata, World
+from tool_runner.metadata import ArgValue, ToolMetadata, World
 from tool_runner.policy import Limits, Policy
 from tool_runner.result import ResultKind, ToolResult
 from tool_runner.sandbox import (

@@ -20,6 +20,7 @@ from typing import Any
 import wasmtime
 from wasmtime import component
 
+from tool_runner.directive import example_calls
 from tool_runner.errors import MetadataError, UnknownWorldError, UnsatisfiedImportsError
 from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage, World
 
@@ -89,20 +90,21 @@ def read_metadata(path: Path, world: World, value: Any) -> ToolMetadata:
             )
             for p in _check_params(path, value.params)
         )
-        usage = tuple(
-            ToolUsage(user=u.user, assistant=u.assistent if world == "seed" else u.assistant)
-            for u in value.usage
-        )
         if not str(value.name).strip():
             raise MetadataError(path, "get-metadata returned an empty tool name")
-        return ToolMetadata(
+        metadata = ToolMetadata(
             name=value.name,
             description=value.description,
             version=value.version,
             params=params,
-            usage=usage,
             world=world,
         )
+        usage = []
+        for u in value.usage:
+            assistant = u.assistent if world == "seed" else u.assistant
+            calls = example_calls(metadata, assistant)
+            usage.append(ToolUsage(user=u.user, assistant=assistant, calls=calls))
+        return metadata.model_copy(update={"usage": tuple(usage)})
     except AttributeError as exc:
         raise MetadataError(path, f"get-metadata returned an unexpected record ({exc})") from exc
 

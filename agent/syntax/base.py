@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from agent.choices import SyntaxName, ToolChoice
 from agent.messages import ChatMessage, ToolCall
 from agent.syntax.prompt import signature
-from tool_runner import ToolMetadata
+from tool_runner import ToolMetadata, ToolUsage
 
 
 class ParsedReply(BaseModel):
@@ -65,6 +65,14 @@ def call_id(reply_text: str, index: int) -> str:
     """A stable id for the `index`-th call of a reply: 9 alphanumerics, as Mistral requires."""
     digest = hashlib.sha256(f"{index}\x00{reply_text}".encode("utf-8", "replace")).hexdigest()
     return digest[:9]
+
+
+def usage_calls(usage: ToolUsage) -> tuple[ToolCall, ...]:
+    """A usage example's structured calls as ToolCalls (empty when the example has none)."""
+    return tuple(
+        ToolCall(id=call_id(usage.assistant, index), name=call.name, arguments=call.arguments)
+        for index, call in enumerate(usage.calls)
+    )
 
 
 def snippet(text: str, limit: int = 80) -> str:

@@ -8,10 +8,8 @@ from collections.abc import Sequence
 from agent.choices import SyntaxName, ToolChoice
 from agent.errors import GrammarError
 from agent.messages import ChatMessage, ToolCall
-from agent.syntax.base import ParsedReply, SyntaxBase
+from agent.syntax.base import ParsedReply, SyntaxBase, usage_calls
 from agent.syntax.directive_parser import (
-    MARKER,
-    example_calls,
     parse_directive,
     render_call,
     render_directive,
@@ -29,7 +27,7 @@ from agent.syntax.grammar import (
     typed_value,
 )
 from agent.syntax.prompt import describe_tools, with_preamble
-from tool_runner import ToolMetadata
+from tool_runner import MARKER, ToolMetadata, ToolUsage
 
 _HOW_TO_CALL = f"""\
 To use a tool, reply with one line per call and nothing else:
@@ -106,9 +104,9 @@ def _directive_string(b: GrammarBuilder) -> str:
     return b.rule("directive-string", f"{quoted} | {bare}")
 
 
-def _example(tool: ToolMetadata, assistant_text: str) -> str | None:
+def _example(tool: ToolMetadata, usage: ToolUsage) -> str | None:
     """A usage example in canonical directive form (as written when it cannot be read)."""
-    calls = example_calls(tool, assistant_text)
-    if calls is None:
-        return assistant_text.strip()
+    calls = usage_calls(usage)
+    if not calls:
+        return usage.assistant.strip()
     return "\n".join(render_call(call, tool) for call in calls)

@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from agent.choices import SyntaxName, ToolChoice
 from agent.errors import GrammarError
 from agent.messages import ToolCall
-from agent.syntax.base import ParsedReply, SyntaxBase
-from agent.syntax.directive_parser import example_calls
+from agent.syntax.base import ParsedReply, SyntaxBase, usage_calls
 from agent.syntax.grammar import (
     MAX_CALLS,
     GrammarBuilder,
@@ -39,7 +38,7 @@ from agent.syntax.jsoncall import (
     to_call,
 )
 from agent.syntax.prompt import describe_tools, function_specs, with_preamble
-from tool_runner import ToolMetadata
+from tool_runner import ToolMetadata, ToolUsage
 
 _AFTER_RESULTS = (
     "Each result comes back in a tool message. Then answer the user in plain text. When no "
@@ -137,9 +136,9 @@ class JsonSyntax(SyntaxBase):
             "Give every required parameter; leave out optional ones you do not need."
         )
 
-    def _example(self, tool: ToolMetadata, assistant_text: str) -> str | None:
-        calls = example_calls(tool, assistant_text)
-        return None if calls is None else self.render(calls, [tool])
+    def _example(self, tool: ToolMetadata, usage: ToolUsage) -> str | None:
+        calls = usage_calls(usage)
+        return self.render(calls, [tool]) if calls else None
 
     def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
         """The canonical text of `calls`."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from tool_runner import ToolMetadata
+from tool_runner import ToolMetadata, ToolUsage
 
 DEFAULT_PREAMBLE = (
     "You are a helpful assistant running on the user's computer. You can use tools that run "
     "in a sandbox. Use a tool when it helps answer the request; otherwise answer directly."
 )
 
-# One usage example: the user's request, and the assistant's reply written in some syntax.
-RenderExample = Callable[[ToolMetadata, str], str | None]
+# A usage example's reply written in the syntax being taught (None drops the example).
+RenderExample = Callable[[ToolMetadata, ToolUsage], str | None]
 
 
 def signature(tool: ToolMetadata) -> str:
@@ -25,8 +25,8 @@ def signature(tool: ToolMetadata) -> str:
 def describe_tool(tool: ToolMetadata, render_example: RenderExample) -> str:
     """A tool as indented text: description, parameters, and its usage examples.
 
-    `render_example(tool, assistant_text)` rewrites a usage example's call (written in the
-    directive syntax in the metadata) into the syntax being taught; None drops the example.
+    `render_example(tool, usage)` writes a usage example's calls in the syntax being taught;
+    None drops the example.
     """
     lines = [f"{tool.name}: {tool.description.strip()}"]
     if tool.params:
@@ -37,7 +37,7 @@ def describe_tool(tool: ToolMetadata, render_example: RenderExample) -> str:
     else:
         lines.append("  Parameters: none")
     for usage in tool.usage:
-        reply = render_example(tool, usage.assistant)
+        reply = render_example(tool, usage)
         if reply is None:
             continue
         lines.append("  Example:")

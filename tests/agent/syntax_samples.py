@@ -2,45 +2,57 @@
 
 from __future__ import annotations
 
-from tool_runner import ToolMetadata, ToolParam, ToolUsage
+from tool_runner import ToolMetadata, ToolParam, ToolUsage, example_calls
+
+
+def _with_examples(tool: ToolMetadata, *examples: tuple[str, str]) -> ToolMetadata:
+    """`tool` with usage examples, their calls read as the runner reads a component's."""
+    usage = tuple(
+        ToolUsage(user=user, assistant=assistant, calls=example_calls(tool, assistant))
+        for user, assistant in examples
+    )
+    return tool.model_copy(update={"usage": usage})
 
 
 def _param(name: str, kind: str, required: bool) -> ToolParam:
     return ToolParam(name=name, description=f"the {name}", type=kind, required=required)  # type: ignore[arg-type]
 
 
-ECHO = ToolMetadata(
-    name="Echo",
-    description="Echoes back the input text",
-    version="0.1.0",
-    params=(ToolParam(name="value", description="The text to echo", type="string", required=True),),
-    usage=(ToolUsage(user="Please echo back 'hello'", assistant="USE_TOOL: Echo, value=hello"),),
-)
-CALCULATOR = ToolMetadata(
-    name="Calculator",
-    description="Evaluates an arithmetic expression",
-    version="0.1.0",
-    params=(_param("expression", "string", True),),
-    usage=(ToolUsage(user="What is 2+3*4?", assistant="USE_TOOL: Calculator, expression=2+3*4"),),
-)
-DATETIME = ToolMetadata(
-    name="DateTime",
-    description="Dates and times",
-    version="0.1.0",
-    params=(
-        _param("zone", "string", False),
-        _param("op", "string", True),
-        _param("days", "integer", False),
-        _param("exact", "boolean", False),
-        _param("scale", "number", False),
-    ),
-    usage=(
-        ToolUsage(
-            user="What time is it in Paris?",
-            assistant="USE_TOOL: DateTime, op=now, zone=Europe/Paris",
+ECHO = _with_examples(
+    ToolMetadata(
+        name="Echo",
+        description="Echoes back the input text",
+        version="0.1.0",
+        params=(
+            ToolParam(name="value", description="The text to echo", type="string", required=True),
         ),
-        ToolUsage(user="broken example", assistant="call DateTime please"),
     ),
+    ("Please echo back 'hello'", "USE_TOOL: Echo, value=hello"),
+)
+CALCULATOR = _with_examples(
+    ToolMetadata(
+        name="Calculator",
+        description="Evaluates an arithmetic expression",
+        version="0.1.0",
+        params=(_param("expression", "string", True),),
+    ),
+    ("What is 2+3*4?", "USE_TOOL: Calculator, expression=2+3*4"),
+)
+DATETIME = _with_examples(
+    ToolMetadata(
+        name="DateTime",
+        description="Dates and times",
+        version="0.1.0",
+        params=(
+            _param("zone", "string", False),
+            _param("op", "string", True),
+            _param("days", "integer", False),
+            _param("exact", "boolean", False),
+            _param("scale", "number", False),
+        ),
+    ),
+    ("What time is it in Paris?", "USE_TOOL: DateTime, op=now, zone=Europe/Paris"),
+    ("broken example", "call DateTime please"),
 )
 CLOCK = ToolMetadata(name="Clock", description="The current time", version="0.1.0")
 FILES = ToolMetadata(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from wat_components import HOSTILE, Param, Spec, component_wat
+from toolspec import Param
+from wat_components import HOSTILE, Spec, component_wat
 
 from tool_runner import (
     CompileError,

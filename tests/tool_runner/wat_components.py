@@ -19,6 +19,10 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+# What a tool reports about itself, as the guests' own library defines it (unvalidated: a test
+# may build a component that reports a type the host rejects).
+from toolspec import Param, Usage
+
 MODES = {
     "echo": "ok(arg)",
     "Error": "err(arg): the tool's own error",
@@ -43,16 +47,6 @@ MODES = {
 
 
 @dataclass(frozen=True)
-class Param:
-    """One parameter of the generated tool's metadata."""
-
-    name: str
-    description: str
-    type: str = "string"
-    required: bool = True
-
-
-@dataclass(frozen=True)
 class Spec:
     """What to build: the metadata the component reports and the behaviour it runs."""
 
@@ -60,7 +54,7 @@ class Spec:
     description: str = "Echos the passed in value"
     version: str = "0.1.0"
     params: Sequence[Param] = (Param("value", "Value to be echoed"),)
-    usage: Sequence[tuple[str, str]] = ()
+    usage: Sequence[Usage] = ()
     behaviour: str = "echo"
     world: str = "llm-agent"
     extra_imports: str = field(default="", repr=False)
@@ -70,7 +64,7 @@ HOSTILE = Spec(
     name="hostile",
     description="Misbehaves on request",
     params=(Param("mode", "What to do"), Param("arg", "Its argument", required=False)),
-    usage=(("Spin forever", '{"mode": "loop"}'),),
+    usage=(Usage("Spin forever", '{"mode": "loop"}'),),
     behaviour="dispatch",
 )
 
@@ -102,7 +96,7 @@ def _metadata(spec: Spec, data: _Data) -> int:
     params = []
     for p in spec.params:
         params.append((*data.string(p.name), *data.string(p.description), *data.string(p.type)))
-    usage = [(*data.string(u), *data.string(a)) for u, a in spec.usage]
+    usage = [(*data.string(u.user), *data.string(u.assistant)) for u in spec.usage]
     params_raw = b"".join(
         struct.pack("<6IB3x", *fields, int(p.required))
         for fields, p in zip(params, spec.params, strict=True)

@@ -17,7 +17,7 @@ TOOLS_DIR = Path(__file__).resolve().parents[2] / "tools"
 
 # The Python tools keep their logic free of WIT bindings (`guest.py` alone imports them), so
 # the same modules the components bundle are imported here directly.
-for folder in ("pyguest", "calculator", "datetime", "files", "http-get"):
+for folder in ("calculator", "datetime", "files", "http-get"):  # pyguest: pytest's pythonpath
     path = str(TOOLS_DIR / folder)
     if path not in sys.path:
         sys.path.append(path)
