@@ -1,7 +1,8 @@
 """The llama.cpp chat backend: the only module that imports `llama_cpp`.
 
     with load_backend(ModelSettings(path=...), SamplingSettings()) as backend:
-        completion = backend.complete(messages, on_token=print)   # or stream_prompt(...)
+        stream = backend.stream_prompt(backend.render(messages))
+        for piece in stream: ...           # the generator returns the turn's Completion
 
 Loading checks the file first (a missing, truncated or non-GGUF file raises `ModelFileError` with
 one line saying what to do) and keeps llama.cpp quiet unless `verbose`. Prompts are rendered with
@@ -16,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -196,34 +197,12 @@ class LlamaBackend(Closing):
         # a fully cached prompt still replays its last token to get fresh logits
         return common - 1 if common == len(tokens) else common
 
-    def complete(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        grammar: str | None = None,
-        on_token: Callable[[str], None] | None = None,
-    ) -> Completion:
-        """Generate the assistant's next turn, calling `on_token` with each piece of text."""
-        stream = self.stream(messages, grammar=grammar)
-        while True:
-            try:
-                piece = next(stream)
-            except StopIteration as done:
-                result: Completion = done.value
-                return result
-            if on_token is not None:
-                on_token(piece)
-
-    def stream(
-        self, messages: Sequence[ChatMessage], *, grammar: str | None = None
-    ) -> Generator[str, None, Completion]:
-        """Yield the assistant's next turn piece by piece; the generator returns the Completion."""
-        return (yield from self.stream_prompt(self.render(messages), grammar=grammar))
-
     def stream_prompt(
         self, prompt: str, *, grammar: str | None = None, max_tokens: int | None = None
     ) -> Generator[str, None, Completion]:
-        """Like `stream`, for an already rendered prompt. Raises ModelError, GrammarError."""
+        """Yield the continuation of a rendered `prompt` (see `render`) piece by piece, constrained
+        by `grammar` (GBNF) when given; the generator returns the Completion. Raises ModelError,
+        GrammarError."""
         tokens = self.prompt_tokens(prompt)
         self._history = ("", [])  # until this turn completes
         if len(tokens) >= self.n_ctx:

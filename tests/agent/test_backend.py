@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from agent.backend import LlamaBackend, check_gguf, load_backend
 from agent.config import ModelSettings, SamplingSettings
 from agent.errors import GrammarError, ModelError, ModelFileError
+from agent.events import Completion
 from agent.messages import ChatMessage
 
 
@@ -18,6 +19,25 @@ def backend(tiny_model_path: Path) -> Iterator[LlamaBackend]:
     settings = ModelSettings(path=tiny_model_path, ctx=512, seed=7, threads=1)
     with load_backend(settings, SamplingSettings(max_tokens=12, temperature=0.8)) as loaded:
         yield loaded
+
+
+def complete(
+    backend: LlamaBackend,
+    messages: Sequence[ChatMessage],
+    *,
+    grammar: str | None = None,
+    on_token: Callable[[str], None] | None = None,
+) -> Completion:
+    """One whole turn: render, stream (each piece to `on_token`), return the Completion."""
+    stream = backend.stream_prompt(backend.render(messages), grammar=grammar)
+    while True:
+        try:
+            piece = next(stream)
+        except StopIteration as done:
+            result: Completion = done.value
+            return result
+        if on_token is not None:
+            on_token(piece)
 
 
 def conversation() -> list[ChatMessage]:
@@ -36,7 +56,7 @@ def test_loads_with_the_gguf_chat_template(backend: LlamaBackend) -> None:
 
 def test_streams_tokens_as_they_are_generated(backend: LlamaBackend) -> None:
     pieces: list[str] = []
-    completion = backend.complete(conversation(), on_token=pieces.append)
+    completion = complete(backend, conversation(), on_token=pieces.append)
     assert pieces and "".join(pieces) == completion.text
     assert completion.completion_tokens > 0 and completion.prompt_tokens > 20
     assert 0 < completion.ttft_s <= completion.total_s
@@ -44,14 +64,14 @@ def test_streams_tokens_as_they_are_generated(backend: LlamaBackend) -> None:
 
 def test_the_next_step_reuses_the_evaluated_prefix(backend: LlamaBackend) -> None:
     first = conversation()
-    step1 = backend.complete(first)
+    step1 = complete(backend, first)
     assert step1.cached_tokens < step1.prompt_tokens
     second = [
         *first,
         ChatMessage(role="assistant", content=step1.text),
         ChatMessage(role="tool", content="Something to echo", tool_call_id="c1", name="Echo"),
     ]
-    step2 = backend.complete(second)
+    step2 = complete(backend, second)
     assert step2.prompt.startswith(step1.prompt + step1.text)
     # the first prompt and every evaluated token of the reply (the sampled tokens, not the reply
     # tokenized again) come from the KV cache; at the token limit the last one was never evaluated
@@ -63,28 +83,28 @@ def test_the_next_step_reuses_the_evaluated_prefix(backend: LlamaBackend) -> Non
 
 def test_a_grammar_constrains_the_output(backend: LlamaBackend) -> None:
     grammar = 'root ::= "yes" | "no"'
-    completion = backend.complete(conversation(), grammar=grammar)
+    completion = complete(backend, conversation(), grammar=grammar)
     assert completion.text in ("yes", "no")
 
 
 def test_an_invalid_grammar_is_refused_before_llama_cpp_sees_it(backend: LlamaBackend) -> None:
     with pytest.raises(GrammarError):
-        backend.complete(conversation(), grammar="root ::= undefined-rule")
+        complete(backend, conversation(), grammar="root ::= undefined-rule")
     with pytest.raises(GrammarError):
-        backend.complete(conversation(), grammar="   ")
+        complete(backend, conversation(), grammar="   ")
 
 
 def test_a_prompt_longer_than_the_context_is_a_model_error(backend: LlamaBackend) -> None:
     huge = [ChatMessage(role="user", content="word " * 2000)]
     with pytest.raises(ModelError, match="does not fit the context of 512 tokens"):
-        backend.complete(huge)
+        complete(backend, huge)
 
 
 def test_fallback_template_for_a_gguf_without_one(tiny_model_no_template_path: Path) -> None:
     settings = ModelSettings(path=tiny_model_no_template_path, ctx=256, seed=1, threads=1)
     with load_backend(settings, SamplingSettings(max_tokens=4)) as loaded:
         assert loaded.chat_template is None and loaded.template.is_fallback
-        completion = loaded.complete([ChatMessage(role="user", content="hi")])
+        completion = complete(loaded, [ChatMessage(role="user", content="hi")])
         assert completion.prompt.endswith("<|im_start|>assistant\n")
 
 
