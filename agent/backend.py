@@ -6,10 +6,11 @@
 
 Loading checks the file first (a missing, truncated or non-GGUF file raises `ModelFileError` with
 one line saying what to do) and keeps llama.cpp quiet unless `verbose`. Prompts are rendered with
-the model's own chat template (`agent.template`), tokenized here, and handed to llama.cpp as
-tokens, so the backend knows exactly how much of each prompt was already in the KV cache
-(`Completion.cached_tokens`). Grammars are validated before llama.cpp sees them: an invalid GBNF
-string would crash the process.
+the model's own chat template (`agent.template`), tokenized here (the template's structure with
+special tokens, message text without: a tool result cannot write a control token) and handed to
+llama.cpp as tokens, so the backend knows exactly how much of each prompt was already in the KV
+cache (`Completion.cached_tokens`). Grammars are validated before llama.cpp sees them: an invalid
+GBNF string would crash the process.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from llama_cpp import llama_grammar
 from agent.config import ModelSettings, SamplingSettings
 from agent.errors import GrammarError, ModelError, ModelFileError
 from agent.events import Completion, FinishReason
-from agent.messages import ChatMessage
+from agent.messages import ChatMessage, Prompt, PromptPart
 from agent.template import CHATML_STOP, ChatTemplate
 from tool_runner import Closing
 
@@ -151,27 +152,33 @@ class LlamaBackend(Closing):
         """The context size in tokens."""
         return int(self._llm.n_ctx())
 
-    def render(self, messages: Sequence[ChatMessage]) -> str:
+    def render(self, messages: Sequence[ChatMessage]) -> Prompt:
         """The prompt for `messages`, ending with the assistant's generation prompt."""
         return self.template.render(messages)
 
-    def tokenize(self, prompt: str) -> list[int]:
-        """The tokens of a rendered prompt (BOS added once, special tokens recognised)."""
-        add_bos = not (self._bos_text and prompt.startswith(self._bos_text))
-        return list(self._llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True))
+    def tokenize(self, parts: Sequence[PromptPart], *, add_bos: bool = False) -> list[int]:
+        """The tokens of prompt parts: the template's structure with special tokens recognised,
+        message data as plain text (no text in a message can become a control token)."""
+        tokens: list[int] = []
+        for index, part in enumerate(parts):
+            encoded = part.text.encode("utf-8")
+            bos = add_bos and index == 0
+            tokens.extend(self._llm.tokenize(encoded, add_bos=bos, special=not part.data))
+        return tokens
 
-    def prompt_tokens(self, prompt: str) -> list[int]:
-        """The tokens to evaluate for `prompt`.
+    def prompt_tokens(self, prompt: Prompt) -> list[int]:
+        """The tokens to evaluate for `prompt` (BOS added once).
 
         When `prompt` continues the previous prompt and the text generated for it, those keep
         the tokens they had (the sampled ones, which need not be how the text would tokenize
         again) and only the rest is tokenized: the whole earlier turn stays in the KV cache.
         """
         text, tokens = self._history
-        if tokens and prompt.startswith(text):
-            rest = prompt[len(text) :].encode("utf-8")
-            return tokens + list(self._llm.tokenize(rest, add_bos=False, special=True))
-        return self.tokenize(prompt)
+        whole = prompt.text
+        if tokens and whole.startswith(text):
+            return tokens + self.tokenize(prompt.after(len(text)))
+        add_bos = not (self._bos_text and whole.startswith(self._bos_text))
+        return self.tokenize(prompt.parts, add_bos=add_bos)
 
     def _remember(self, prompt: str, tokens: list[int], text: str) -> None:
         """Keep the prompt and generated text with the tokens llama.cpp evaluated for them."""
@@ -198,7 +205,7 @@ class LlamaBackend(Closing):
         return common - 1 if common == len(tokens) else common
 
     def stream_prompt(
-        self, prompt: str, *, grammar: str | None = None, max_tokens: int | None = None
+        self, prompt: Prompt, *, grammar: str | None = None, max_tokens: int | None = None
     ) -> Generator[str, None, Completion]:
         """Yield the continuation of a rendered `prompt` (see `render`) piece by piece, constrained
         by `grammar` (GBNF) when given; the generator returns the Completion. Raises ModelError,
@@ -244,10 +251,10 @@ class LlamaBackend(Closing):
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"generation failed: {exc}") from exc
         ended = time.perf_counter()
-        self._remember(prompt, tokens, "".join(pieces))
+        self._remember(prompt.text, tokens, "".join(pieces))
         return Completion(
             text="".join(pieces),
-            prompt=prompt,
+            prompt=prompt.text,
             prompt_tokens=len(tokens),
             cached_tokens=cached,
             # the last sample is the end-of-turn token, or one past the limit: not part of the text

@@ -4,7 +4,7 @@
     backend.enqueue(["USE_TOOL: Echo, value=hi", "It said hi."])
     executor = FakeExecutor({ECHO: lambda args: str(args["value"])})
     events = list(run_agent("Echo hi", backend, executor, LoopSettings(syntax="directive")))
-    backend.prompts   # every prompt the loop rendered, in order
+    backend.prompts   # every prompt's text the loop rendered, in order (`rendered`: the Prompts)
 
 `FakeBackend` renders prompts with the real chat-template code (ChatML unless `chat_template` is
 set), streams each scripted reply word by word and reports the shared prompt prefix as cached
@@ -21,7 +21,7 @@ from pathlib import Path
 from agent.errors import ModelError
 from agent.events import Completion
 from agent.executor import unknown_tool_result
-from agent.messages import ChatMessage, JsonScalar, ToolCall
+from agent.messages import ChatMessage, JsonScalar, Prompt, ToolCall
 from agent.template import ChatTemplate
 from tool_runner import ResultKind, ToolMetadata, ToolResult
 
@@ -45,6 +45,7 @@ class FakeBackend:
         self.model_path = model_path
         self.replies: deque[str] = deque(replies)
         self.prompts: list[str] = []
+        self.rendered: list[Prompt] = []
         self.grammars: list[str | None] = []
         self.closed = False
         self._templates: dict[str | None, ChatTemplate] = {}
@@ -53,7 +54,7 @@ class FakeBackend:
         """Add replies to the end of the script."""
         self.replies.extend(replies)
 
-    def render(self, messages: Sequence[ChatMessage]) -> str:
+    def render(self, messages: Sequence[ChatMessage]) -> Prompt:
         """The prompt for `messages` with `chat_template` (ChatML when None)."""
         template = self._templates.get(self.chat_template)
         if template is None:
@@ -61,22 +62,23 @@ class FakeBackend:
         return template.render(messages)
 
     def stream_prompt(
-        self, prompt: str, *, grammar: str | None = None
+        self, prompt: Prompt, *, grammar: str | None = None
     ) -> Generator[str, None, Completion]:
         """Yield the next scripted reply word by word; the generator returns its Completion."""
         previous = self.prompts[-1] if self.prompts else ""
-        self.prompts.append(prompt)
+        self.rendered.append(prompt)
+        self.prompts.append(prompt.text)
         self.grammars.append(grammar)
         if not self.replies:
             raise ModelError("the fake backend has no scripted reply left")
         text = self.replies.popleft()
         for index, word in enumerate(text.split(" ")):
             yield word if index == 0 else " " + word
-        cached = len(previous) if previous and prompt.startswith(previous) else 0
+        cached = len(previous) if previous and prompt.text.startswith(previous) else 0
         return Completion(
             text=text,
-            prompt=prompt,
-            prompt_tokens=len(prompt),
+            prompt=prompt.text,
+            prompt_tokens=len(prompt.text),
             cached_tokens=cached,
             completion_tokens=len(text.split()),
         )

@@ -30,7 +30,7 @@ from agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agent.messages import ChatMessage, ToolCall
+from agent.messages import ChatMessage, Prompt, ToolCall
 from agent.syntax import CallSyntax, detect_syntax, get_syntax
 from tool_runner import ToolMetadata, ToolResult
 
@@ -45,12 +45,13 @@ class ChatBackend(Protocol):
 
     chat_template: str | None
 
-    def render(self, messages: Sequence[ChatMessage]) -> str:
-        """The prompt text for `messages`, ending where the assistant's turn begins."""
+    def render(self, messages: Sequence[ChatMessage]) -> Prompt:
+        """The prompt for `messages`, ending where the assistant's turn begins: the template's
+        structure apart from the messages' text, which must never become control tokens."""
         ...
 
     def stream_prompt(
-        self, prompt: str, *, grammar: str | None = None
+        self, prompt: Prompt, *, grammar: str | None = None
     ) -> Generator[str, None, Completion]:
         """Yield the continuation of `prompt` piece by piece; the generator returns the
         Completion."""
@@ -114,9 +115,9 @@ def run_agent(
     for step in range(1, settings.max_steps + 1):
         choice = settings.tool_choice if step == 1 else "auto"
         grammar = syntax.grammar(tools, tool_choice=choice) if constrained and tools else None
-        prompt_text = backend.render(messages)
-        yield StepStarted(step=step, prompt=prompt_text, grammar=grammar is not None)
-        completion = yield from _generate(backend, prompt_text, grammar, step)
+        rendered = backend.render(messages)
+        yield StepStarted(step=step, prompt=rendered.text, grammar=grammar is not None)
+        completion = yield from _generate(backend, rendered, grammar, step)
         parsed = syntax.parse(completion.text, tools)
         messages.append(syntax.assistant_message(completion.text, parsed))
         yield StepFinished(
@@ -148,7 +149,7 @@ def run_agent(
 
 
 def _generate(
-    backend: ChatBackend, prompt: str, grammar: str | None, step: int
+    backend: ChatBackend, prompt: Prompt, grammar: str | None, step: int
 ) -> Generator[Event, None, Completion]:
     stream = backend.stream_prompt(prompt, grammar=grammar)
     while True:

@@ -36,3 +36,39 @@ class ChatMessage(BaseModel):
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+
+
+class PromptPart(BaseModel):
+    """A span of a rendered prompt: the template's own text (`data` False: role markers and other
+    structure, where special-token text becomes control tokens) or text that came from a message
+    (`data` True: tokenized as plain text, so no content can become a control token)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    data: bool = False
+
+
+class Prompt(BaseModel):
+    """A rendered prompt as the template's structure and the messages' data, in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    parts: tuple[PromptPart, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The whole prompt text."""
+        return "".join(part.text for part in self.parts)
+
+    def after(self, offset: int) -> tuple[PromptPart, ...]:
+        """The parts from character `offset` on (a part that straddles it is cut there)."""
+        rest: list[PromptPart] = []
+        start = 0
+        for part in self.parts:
+            end = start + len(part.text)
+            if end > offset and part.text:
+                cut = part.text[max(offset - start, 0) :]
+                rest.append(PromptPart(text=cut, data=part.data))
+            start = end
+        return tuple(rest)

@@ -1,18 +1,23 @@
 """Render a conversation with the model's own chat template (Jinja2, as llama.cpp and HF do).
 
     template = ChatTemplate(source, bos_token="<s>", eos_token="</s>")
-    prompt = template.render(messages)            # ends with the assistant's generation prompt
+    prompt = template.render(messages)     # a Prompt: structure and data parts, ending with
+                                           # the assistant's generation prompt
 
 `source=None` (a GGUF without `tokenizer.chat_template`) uses ChatML. Templates that know no
 system role (Phi-3 drops it, Mistral's raises) get the system prompt merged into the first user
 turn; templates that know no `tool` role get tool results as user turns. Both are found by
 probing the template once, not by guessing from its name. Rendering errors raise TemplateError.
+The prompt keeps apart the template's own text and the messages' text (`agent.masking`), so that
+the backend can tokenize message text without special tokens.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -22,7 +27,8 @@ import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agent.errors import TemplateError
-from agent.messages import ChatMessage
+from agent.masking import DataMask
+from agent.messages import ChatMessage, Prompt
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -34,6 +40,9 @@ CHATML_STOP = "<|im_end|>"
 
 _SYSTEM_PROBE = "\u27e6system-probe\u27e7"
 _TOOL_PROBE = "\u27e6tool-probe\u27e7"
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+Mask = Callable[[str], str]  # a stand-in for an untrusted string (`str`: the string itself)
 
 
 class _TemplateRaised(Exception):
@@ -74,27 +83,42 @@ def _environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
-def message_dict(message: ChatMessage) -> dict[str, Any]:
-    """`message` in the shape HF chat templates expect.
+def message_dict(message: ChatMessage, mask: Mask = str) -> dict[str, Any]:
+    """`message` in the shape HF chat templates expect; `mask` stands in for its untrusted strings
+    (see `agent.masking`).
 
     An assistant turn that has content is rendered from its content alone (the raw text the model
     generated), so the next prompt begins with exactly the tokens already in the KV cache; its
     `tool_calls` are only rendered when there is no content to show.
     """
-    data: dict[str, Any] = {"role": message.role, "content": message.content}
+    data: dict[str, Any] = {"role": message.role, "content": mask(message.content)}
     if message.role == "assistant" and message.tool_calls and not message.content:
         data["tool_calls"] = [
             {
-                "id": call.id,
+                "id": safe_call_id(call.id),
                 "type": "function",
-                "function": {"name": call.name, "arguments": dict(call.arguments)},
+                "function": {
+                    "name": mask(call.name),
+                    "arguments": {
+                        mask(key): mask(value) if isinstance(value, str) else value
+                        for key, value in call.arguments.items()
+                    },
+                },
             }
             for call in message.tool_calls
         ]
     if message.role == "tool":
-        data["tool_call_id"] = message.tool_call_id
-        data["name"] = message.name
+        data["tool_call_id"] = safe_call_id(message.tool_call_id)
+        data["name"] = mask(message.name) if message.name is not None else None
     return data
+
+
+def safe_call_id(call_id: str | None) -> str | None:
+    """`call_id` when it is a plain identifier, else a digest of it: ids are model text that
+    templates write as structure, so only letters, digits, `_` and `-` may pass."""
+    if call_id is None or _PLAIN_ID.fullmatch(call_id):
+        return call_id
+    return hashlib.sha256(call_id.encode("utf-8", "replace")).hexdigest()[:9]
 
 
 class ChatTemplate:
@@ -154,8 +178,9 @@ class ChatTemplate:
         messages: Sequence[ChatMessage],
         *,
         add_generation_prompt: bool = True,
-    ) -> str:
-        """The prompt text for `messages`; raises TemplateError.
+    ) -> Prompt:
+        """The prompt for `messages`, as the template's structure and the messages' data (see
+        `agent.masking`); raises TemplateError.
 
         If the template still rejects the conversation (some insist that user and assistant
         alternate, or on a shape of tool-call id), it is tried once more with tool results as
@@ -163,22 +188,31 @@ class ChatTemplate:
         """
         adapted = self.adapt(messages)
         try:
-            return self._render_raw(adapted, add_generation_prompt)
+            return self._render_prompt(adapted, add_generation_prompt)
         except TemplateError:
             plain = _merge_consecutive_users(
                 [_as_user(m) if m.role == "tool" else m for m in adapted]
             )
             if plain == adapted:
                 raise
-            return self._render_raw(plain, add_generation_prompt)
+            return self._render_prompt(plain, add_generation_prompt)
+
+    def _render_prompt(
+        self, messages: Sequence[ChatMessage], add_generation_prompt: bool
+    ) -> Prompt:
+        real = self._render_raw(messages, add_generation_prompt)
+        data = DataMask()
+        masked = self._render_raw(messages, add_generation_prompt, data.mask)
+        return Prompt(parts=data.parts(masked, real))
 
     def _render_raw(
         self,
         messages: Sequence[ChatMessage],
         add_generation_prompt: bool,
+        mask: Mask = str,
     ) -> str:
         context: dict[str, Any] = {
-            "messages": [message_dict(m) for m in messages],
+            "messages": [message_dict(m, mask) for m in messages],
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
