@@ -15,6 +15,7 @@ from tool_runner.closing import Closing
 from tool_runner.directive import MARKER, coerce_bare, example_calls, read_call
 from tool_runner.errors import (
     ArgumentsError,
+    CacheError,
     CallNotationError,
     CompileError,
     ComponentNotFoundError,
@@ -58,6 +59,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ArgumentsError",
     "ArgValue",
+    "CacheError",
     "CallNotationError",
     "Closing",
     "CompileError",

@@ -9,6 +9,7 @@ failures (bad arguments, a trap, a timeout, the tool's own error) never raise: t
     ├── ArgumentsError              arguments that do not fit the tool's parameters (only
     │                               from `Tool.check_arguments`; `Tool.call` returns a result)
     ├── CallNotationError           a `USE_TOOL:` call that does not read (`directive.read_call`)
+    ├── CacheError                  a compile cache folder that is not the user's alone
     └── LoadError                   a component that cannot become a Tool (carries `path`)
         ├── ComponentNotFoundError  the path does not exist or is not a file
         ├── NotWasmError            the file is not WebAssembly (binary or text)
@@ -39,6 +40,16 @@ class ArgumentsError(ToolRunnerError, ValueError):
 
 class CallNotationError(ToolRunnerError, ValueError):
     """A call in the `USE_TOOL:` notation that cannot be read; the message says what is wrong."""
+
+
+class CacheError(ToolRunnerError):
+    """The compile cache folder is not private (another owner, writable by others); the one-line
+    message says how to fix it. Carries `directory`."""
+
+    def __init__(self, directory: Path | str, problem: str, fix: str) -> None:
+        super().__init__(f"compile cache {directory} {problem}; {fix}")
+        self.directory = Path(directory)
+        self.problem = problem
 
 
 class LoadError(ToolRunnerError):

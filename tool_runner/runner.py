@@ -178,9 +178,11 @@ class ToolRunner(Closing):
         self._tools: list[Tool] = []
 
     def load(self, path: Path | str, policy: Policy | None = None) -> Tool:
-        """Load the component at `path` as a Tool; raises LoadError subclasses."""
+        """Load the component at `path` as a Tool; raises LoadError subclasses, CacheError (a
+        cache folder that is not private) and PolicyError (a writable grant over it)."""
         path = Path(path)
         effective = policy if policy is not None else self.policy
+        self.cache.check_grants(effective)
         engine = self._engines.get(EngineSettings(fuel=_needs_fuel(effective)))
         st = stat_component(path)
         outcome = self.cache.lookup(path, st, engine)
