@@ -23,9 +23,11 @@ from agent.config import (
 from agent.errors import AgentError, ConfigError, ModelError, ModelStoreError
 from agent.events import (
     Answer,
+    CallRepeated,
     Completion,
     Event,
     RunStarted,
+    RunStopped,
     StepFinished,
     StepLimitReached,
     StepStarted,
@@ -43,6 +45,7 @@ __all__ = [
     "AgentError",
     "AgentSettings",
     "Answer",
+    "CallRepeated",
     "ChatBackend",
     "ChatMessage",
     "Completion",
@@ -58,6 +61,7 @@ __all__ = [
     "ModelSettings",
     "ModelStoreError",
     "RunStarted",
+    "RunStopped",
     "SamplingSettings",
     "Session",
     "StepFinished",

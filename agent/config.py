@@ -64,12 +64,15 @@ class SamplingSettings(_Frozen):
 
 
 class LoopSettings(_Frozen):
-    """How the agent loop runs: call syntax, constrained decoding and the step limit.
+    """How the agent loop runs: call syntax, constrained decoding, calls per reply, the tools
+    offered and the step limit.
 
     `grammar=None` means the syntax's default: on for the directive syntax, off for the
     model-native JSON syntaxes (which the model was trained on). `tool_choice="required"` makes the
     first step a tool call (with a grammar, it cannot be anything else). `system` replaces the
-    assistant's role preamble in the system prompt.
+    assistant's role preamble in the system prompt. `parallel_calls` lets a reply hold up to
+    `agent.syntax.MAX_CALLS` calls instead of one (identical ones run once). `tools` offers only
+    the tools named (all when empty).
     """
 
     syntax: SyntaxChoice = Field(default="auto", description="Tool-call syntax.")
@@ -79,6 +82,13 @@ class LoopSettings(_Frozen):
     )
     max_steps: int = Field(default=5, ge=1, le=100, description="Model turns before giving up.")
     system: str | None = Field(default=None, description="Replace the assistant's role preamble.")
+    parallel_calls: bool = Field(
+        default=False,
+        description="Allow several tool calls per reply (identical ones run once); default one.",
+    )
+    tools: tuple[str, ...] = Field(
+        default=(), description="Offer only these tools (comma-separated names); default all."
+    )
 
 
 class ToolSettings(_Frozen):

@@ -6,7 +6,7 @@ event is a frozen pydantic model, so a whole run can be recorded and serialised 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,6 +15,10 @@ from agent.messages import ChatMessage, ToolCall
 from tool_runner import ToolResult
 
 FinishReason = Literal["stop", "length"]
+StopReason = Literal["step_limit", "max_tokens", "repeated_call"]
+"""Why a run ended without an answer: out of steps, a reply cut off by the token limit, or a
+call the model kept repeating whose last result was an error."""
+STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
 
 
 class Completion(BaseModel):
@@ -103,8 +107,24 @@ class ToolCallFinished(_Event):
     result: ToolResult
 
 
+class CallRepeated(_Event):
+    """The model made `call` again (same tool, same arguments) right after the step that made
+    it: it was not run again, and `result` is the earlier one. `repeats` counts the repeats in a
+    row; `ends_run` is set on the second, which ends the run (with `result` as the answer when
+    it succeeded, else with `RunStopped`)."""
+
+    kind: Literal["repeated_call"] = "repeated_call"
+    step: int
+    call: ToolCall
+    result: ToolResult
+    repeats: int
+    ends_run: bool = False
+
+
 class Answer(_Event):
-    """The model answered in plain text: the run is over. `messages` is the whole conversation."""
+    """The run is over with an answer: the model's plain text, or the last result of a call it
+    kept repeating (a `CallRepeated` event with `ends_run` comes first). `messages` is the whole
+    conversation."""
 
     kind: Literal["answer"] = "answer"
     text: str
@@ -112,14 +132,19 @@ class Answer(_Event):
     messages: tuple[ChatMessage, ...]
 
 
-class StepLimitReached(_Event):
-    """The run used every step without a plain-text answer; `message` says so in one line."""
+class RunStopped(_Event):
+    """The run ended without an answer (`reason`); `message` says so in one line. `messages` is
+    the whole conversation, which a chat continues from."""
 
-    kind: Literal["step_limit"] = "step_limit"
+    kind: Literal["stopped"] = "stopped"
+    reason: StopReason
     message: str
     steps: int
     messages: tuple[ChatMessage, ...]
 
+
+StepLimitReached = RunStopped
+"""The former name of `RunStopped` (which now also covers the other reasons)."""
 
 Event = (
     RunStarted
@@ -128,6 +153,7 @@ Event = (
     | StepFinished
     | ToolCallStarted
     | ToolCallFinished
+    | CallRepeated
     | Answer
-    | StepLimitReached
+    | RunStopped
 )

@@ -2,13 +2,20 @@
 
     for event in run_agent("Please echo back 'hi'", backend, executor, LoopSettings()):
         ...  # RunStarted, then per step StepStarted, Token..., StepFinished, ToolCallStarted,
-             # ToolCallFinished; last Answer | StepLimitReached
+             # ToolCallFinished (or CallRepeated); last Answer | RunStopped
 
 The loop builds nothing itself: it receives a `ChatBackend` (the model) and a `ToolExecutor`
 (the tools) and yields events; it never prints. A reply that holds tool calls is followed by the
-results (as tool messages in the call syntax's format) and another model turn, so the final answer
-always comes from the model. Malformed calls and unknown tools do not stop the run: the model is
-told what went wrong and which tools exist. Running out of steps ends with `StepLimitReached`.
+results (as tool messages in the call syntax's format) and another model turn. Malformed calls
+and unknown tools do not stop the run: the model is told what went wrong and which tools exist.
+
+One call runs per reply (the first; the grammar admits only one) unless `parallel_calls`, which
+admits up to MAX_CALLS and runs identical ones once. The loop does not spin: a call the model
+repeats (same tool, same arguments) in the step right after is not run again; the model gets the
+earlier result with a note, and a second repeat in a row ends the run with that result as the
+answer (`CallRepeated(ends_run=True)`, then `Answer`; `RunStopped` when the result was an
+error). A run also stops without an answer (`RunStopped`) when it runs out of steps or a reply is
+cut off by max_tokens (a cut-off reply's calls are not run).
 Host-side failures (the model cannot generate, a grammar does not validate) raise AgentError.
 """
 
@@ -18,20 +25,24 @@ from collections.abc import Generator, Iterator, Sequence
 from typing import Protocol
 
 from agent.config import LoopSettings
+from agent.errors import ConfigError
 from agent.events import (
     Answer,
+    CallRepeated,
     Completion,
     Event,
     RunStarted,
+    RunStopped,
     StepFinished,
-    StepLimitReached,
     StepStarted,
+    StopReason,
     Token,
     ToolCallFinished,
     ToolCallStarted,
 )
-from agent.messages import ChatMessage, Prompt, ToolCall
-from agent.syntax import CallSyntax, detect_syntax, get_syntax
+from agent.executor import unknown_tool_result
+from agent.messages import ChatMessage, JsonScalar, Prompt, ToolCall
+from agent.syntax import MAX_CALLS, CallSyntax, detect_syntax, get_syntax
 from tool_runner import ToolMetadata, ToolResult
 
 
@@ -96,56 +107,155 @@ def initial_messages(
     return [system, *given]
 
 
+def offered_tools(tools: Sequence[ToolMetadata], names: Sequence[str]) -> list[ToolMetadata]:
+    """The tools named in `names` (every tool when it is empty), in `tools`' order; raises
+    ConfigError (one line listing the tools) for a name that is not one of them."""
+    if not names:
+        return list(tools)
+    known = {tool.name for tool in tools}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"unknown tool {unknown[0]!r} in --tools (the tools are: "
+            f"{', '.join(sorted(known)) or 'none'})"
+        )
+    return [tool for tool in tools if tool.name in names]
+
+
+CallKey = tuple[str, frozenset[tuple[str, str, JsonScalar]]]
+
+
+def call_key(call: ToolCall) -> CallKey:
+    """What makes two calls the same call: the tool and the arguments (typed: 1 is not true)."""
+    return call.name, frozenset((k, type(v).__name__, v) for k, v in call.arguments.items())
+
+
+def calls_to_run(calls: Sequence[ToolCall], *, parallel: bool) -> tuple[ToolCall, ...]:
+    """The calls of one reply that run: the first only, or with `parallel` each distinct one."""
+    if not parallel:
+        return tuple(calls[:1])
+    distinct: dict[CallKey, ToolCall] = {}
+    for call in calls:
+        distinct.setdefault(call_key(call), call)
+    return tuple(distinct.values())
+
+
+_REPEAT_NOTE = (
+    "(You already made this call in your previous turn; it was not run again and this is its "
+    "result. Answer the user with it, or make a different call.)"
+)
+
+
 def run_agent(
     prompt: str | Sequence[ChatMessage],
     backend: ChatBackend,
     executor: ToolExecutor,
     settings: LoopSettings,
 ) -> Iterator[Event]:
-    """Run the conversation to an answer or the step limit, yielding events as they happen.
+    """Run the conversation to an answer or a stop, yielding events as they happen.
 
     `prompt` is the user's request, or a whole conversation to continue (a chat session passes
-    its history plus the new user turn; a leading system message is kept as it is).
+    its history plus the new user turn; a leading system message is kept as it is). Raises
+    ConfigError when `settings.tools` names a tool the executor does not have.
     """
-    tools = list(executor.specs())
+    tools = offered_tools(executor.specs(), settings.tools)
     syntax = choose_syntax(settings, backend.chat_template)
     constrained = grammar_enabled(settings, syntax)
+    max_calls = MAX_CALLS if settings.parallel_calls else 1
     messages = initial_messages(prompt, syntax, tools, settings.system)
     yield RunStarted(syntax=syntax.name, tools=tuple(t.name for t in tools), grammar=constrained)
+    previous: dict[CallKey, tuple[ToolResult, int]] = {}  # the last step's calls: result, repeats
     for step in range(1, settings.max_steps + 1):
         choice = settings.tool_choice if step == 1 else "auto"
-        grammar = syntax.grammar(tools, tool_choice=choice) if constrained and tools else None
+        grammar = (
+            syntax.grammar(tools, tool_choice=choice, max_calls=max_calls)
+            if constrained and tools
+            else None
+        )
         rendered = backend.render(messages)
         yield StepStarted(step=step, prompt=rendered.text, grammar=grammar is not None)
         completion = yield from _generate(backend, rendered, grammar, step)
         parsed = syntax.parse(completion.text, tools)
+        cut_off = completion.finish_reason == "length"
+        calls = () if cut_off else calls_to_run(parsed.calls, parallel=settings.parallel_calls)
+        parsed = parsed.model_copy(update={"calls": calls})
         messages.append(syntax.assistant_message(completion.text, parsed))
         yield StepFinished(
             step=step,
             completion=completion,
-            calls=parsed.calls,
+            calls=calls,
             errors=parsed.errors,
             grammar=grammar is not None,
         )
-        if not parsed.calls and not parsed.errors:
+        if cut_off:
+            message = (
+                f"the model's reply was cut off by max_tokens after {completion.completion_tokens} "
+                "tokens (raise --max-tokens)"
+            )
+            yield _stopped("max_tokens", message, step, messages)
+            return
+        if not calls and not parsed.errors:
             answer = parsed.content.strip() or completion.text.strip()
             yield Answer(text=answer, steps=step, messages=tuple(messages))
             return
-        for call in parsed.calls:
-            yield ToolCallStarted(step=step, call=call)
-            result = executor.execute(call)
-            yield ToolCallFinished(step=step, call=call, result=result)
-            messages.append(syntax.result_message(call, result.text, ok=result.ok))
+        current: dict[CallKey, tuple[ToolResult, int]] = {}
+        for call in calls:
+            key = call_key(call)
+            if key not in previous:
+                yield ToolCallStarted(step=step, call=call)
+                result = _execute(executor, call, tools, restricted=bool(settings.tools))
+                yield ToolCallFinished(step=step, call=call, result=result)
+                messages.append(syntax.result_message(call, result.text, ok=result.ok))
+                current[key] = (result, 0)
+                continue
+            result, repeats = previous[key]
+            ends = repeats + 1 >= 2
+            yield CallRepeated(
+                step=step, call=call, result=result, repeats=repeats + 1, ends_run=ends
+            )
+            if ends:
+                messages.append(syntax.result_message(call, result.text, ok=result.ok))
+                yield _end_repeating(call, result, step, messages)
+                return
+            noted = f"{result.text}\n{_REPEAT_NOTE}"
+            messages.append(syntax.result_message(call, noted, ok=result.ok))
+            current[key] = (result, repeats + 1)
+        previous = current
         if parsed.errors:
             messages.append(syntax.feedback_message(parsed.errors, tools))
-    yield StepLimitReached(
-        message=(
-            f"stopped after {settings.max_steps} steps without a final answer "
-            "(raise --max-steps to allow more)"
-        ),
-        steps=settings.max_steps,
-        messages=tuple(messages),
+    message = (
+        f"stopped after {settings.max_steps} steps without a final answer "
+        "(raise --max-steps to allow more)"
     )
+    yield _stopped("step_limit", message, settings.max_steps, messages)
+
+
+def _execute(
+    executor: ToolExecutor, call: ToolCall, tools: Sequence[ToolMetadata], *, restricted: bool
+) -> ToolResult:
+    """Run `call`; with a restricted tool list, a tool not offered is an unknown tool."""
+    names = sorted(tool.name for tool in tools)
+    if restricted and call.name.strip().lower() not in {name.lower() for name in names}:
+        return unknown_tool_result(call.name, names)
+    return executor.execute(call)
+
+
+def _end_repeating(
+    call: ToolCall, result: ToolResult, step: int, messages: list[ChatMessage]
+) -> Answer | RunStopped:
+    """The end of a run whose model made `call` a third time in a row: its result is the
+    answer when it succeeded; otherwise the run stops without one."""
+    if result.ok:
+        messages.append(ChatMessage(role="assistant", content=result.text))
+        return Answer(text=result.text, steps=step, messages=tuple(messages))
+    message = f"the model kept repeating the same failing call to {call.name}"
+    return _stopped("repeated_call", message, step, messages)
+
+
+def _stopped(
+    reason: StopReason, message: str, steps: int, messages: Sequence[ChatMessage]
+) -> RunStopped:
+    return RunStopped(reason=reason, message=message, steps=steps, messages=tuple(messages))
 
 
 def _generate(

@@ -9,9 +9,9 @@
 `Session.open` builds the sandbox policy, resolves the model (a registry name or a path; never
 the network), loads the tools (quick to fail) and then the model, and `close()` closes all of
 them. Everything it raises is one line: `ConfigError` for settings that cannot be used (a bad
-grant, no components), `ModelStoreError`/`ModelError` for the model, `tool_runner.LoadError` for
-a component. A session can also be made from pieces already open (`Session(backend, executor)`),
-e.g. a `agent.fake.FakeBackend` in tests.
+grant, no components, an unknown tool in `tools`), `ModelStoreError`/`ModelError` for the
+model, `tool_runner.LoadError` for a component. A session can also be made from pieces already
+open (`Session(backend, executor)`), e.g. a `agent.fake.FakeBackend` in tests.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Protocol
 
 from agent.config import AgentSettings, LoopSettings
 from agent.errors import ConfigError
-from agent.events import Answer, Event, StepLimitReached
+from agent.events import Answer, Event, RunStopped
 from agent.executor import open_executor
-from agent.loop import ChatBackend, ToolExecutor, run_agent
+from agent.loop import ChatBackend, ToolExecutor, offered_tools, run_agent
 from agent.messages import ChatMessage
 from agent.transcript import TranscriptRecorder
 from tool_runner import Closing, Policy, PolicyError, ToolMetadata, policy_from_options
@@ -128,6 +128,7 @@ class Session(Closing):
             executor = stack.enter_context(
                 open_executor(settings.components, settings.tools_dir, policy, cache_dir=cache_dir)
             )
+            offered_tools(executor.specs(), settings.tools)  # a bad --tools fails before the model
             started = time.perf_counter()
             backend = loader.load(settings, path)
             stack.callback(backend.close)
@@ -146,8 +147,8 @@ class Session(Closing):
 
     @property
     def tools(self) -> list[ToolMetadata]:
-        """The tools the model may call."""
-        return list(self.executor.specs())
+        """The tools the model may call (those `settings.tools` names, or all)."""
+        return offered_tools(self.executor.specs(), self.settings.tools)
 
     @property
     def history(self) -> tuple[ChatMessage, ...]:
@@ -159,7 +160,7 @@ class Session(Closing):
         conversation grows by the whole exchange once the run ends."""
         prompt = [*self._history, ChatMessage(role="user", content=text)]
         for event in run_agent(prompt, self.backend, self.executor, self.settings):
-            if isinstance(event, (Answer, StepLimitReached)):
+            if isinstance(event, (Answer, RunStopped)):
                 self._history = event.messages
             yield event
 

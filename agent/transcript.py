@@ -12,11 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.events import (
     Answer,
+    CallRepeated,
     Event,
     RunStarted,
+    RunStopped,
     StepFinished,
-    StepLimitReached,
     StepStarted,
+    StopReason,
     ToolCallFinished,
 )
 from agent.messages import ChatMessage, JsonScalar
@@ -28,12 +30,14 @@ class _Frozen(BaseModel):
 
 
 class CallRecord(_Frozen):
-    """One tool call with its arguments (as the model wrote them) and its result."""
+    """One tool call with its arguments (as the model wrote them) and its result; `repeated`
+    when it repeated the step before's call and was not run again (the result is that one's)."""
 
     id: str
     name: str
     arguments: dict[str, JsonScalar]
     result: ToolResult
+    repeated: bool = False
 
 
 class StepRecord(_Frozen):
@@ -54,13 +58,15 @@ class StepRecord(_Frozen):
 
 
 class Transcript(_Frozen):
-    """A whole run. `answer` is None when the step limit stopped it (`stopped` says why)."""
+    """A whole run. `answer` is None when the run stopped without one: `stopped` says why in
+    one line and `stop_reason` names the reason (see `agent.events.StopReason`)."""
 
     model: str = ""
     syntax: str = ""
     load_s: float | None = None
     answer: str | None = None
     stopped: str | None = None
+    stop_reason: StopReason | None = None
     steps: tuple[StepRecord, ...] = ()
     messages: tuple[ChatMessage, ...] = ()
     totals: dict[str, float] = Field(default_factory=dict)
@@ -76,6 +82,7 @@ class TranscriptRecorder:
         self._calls: list[CallRecord] = []
         self._answer: str | None = None
         self._stopped: str | None = None
+        self._stop_reason: StopReason | None = None
         self._messages: tuple[ChatMessage, ...] = ()
 
     def add(self, event: Event) -> None:
@@ -87,19 +94,24 @@ class TranscriptRecorder:
         elif isinstance(event, StepFinished):
             self._flush()
             self._pending = event
-        elif isinstance(event, ToolCallFinished):
+        elif isinstance(event, (ToolCallFinished, CallRepeated)):
             call = event.call
             self._calls.append(
                 CallRecord(
-                    id=call.id, name=call.name, arguments=dict(call.arguments), result=event.result
+                    id=call.id,
+                    name=call.name,
+                    arguments=dict(call.arguments),
+                    result=event.result,
+                    repeated=isinstance(event, CallRepeated),
                 )
             )
         elif isinstance(event, Answer):
             self._flush()
             self._answer, self._messages = event.text, event.messages
-        elif isinstance(event, StepLimitReached):
+        elif isinstance(event, RunStopped):
             self._flush()
             self._stopped, self._messages = event.message, event.messages
+            self._stop_reason = event.reason
 
     def _flush(self) -> None:
         if self._pending is None:
@@ -140,6 +152,7 @@ class TranscriptRecorder:
             load_s=self._load_s,
             answer=self._answer,
             stopped=self._stopped,
+            stop_reason=self._stop_reason,
             steps=steps,
             messages=self._messages,
             totals=totals,

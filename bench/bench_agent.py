@@ -35,7 +35,7 @@ import llama_cpp  # noqa: E402 - the baseline is plain llama-cpp-python
 
 from agent.backend import LlamaBackend, load_backend  # noqa: E402
 from agent.config import LoopSettings, ModelSettings, SamplingSettings  # noqa: E402
-from agent.events import Answer, StepFinished, StepLimitReached, StepStarted  # noqa: E402
+from agent.events import Answer, RunStopped, StepFinished, StepStarted  # noqa: E402
 from agent.executor import open_executor  # noqa: E402
 from agent.loop import run_agent  # noqa: E402
 from scripts.make_test_model import write_model  # noqa: E402
@@ -116,7 +116,7 @@ def step2_ttft(
             if isinstance(event, StepFinished) and event.step == 2:
                 c = event.completion
                 return c.ttft_s, c.prompt, c.prompt_tokens, c.cached_tokens, step1
-            if isinstance(event, (Answer, StepLimitReached)):
+            if isinstance(event, (Answer, RunStopped)):
                 break
     finally:
         backend.sampling = sampling

@@ -15,9 +15,10 @@ import click
 
 from agent.events import (
     Answer,
+    CallRepeated,
     Event,
+    RunStopped,
     StepFinished,
-    StepLimitReached,
     StepStarted,
     Token,
     ToolCallFinished,
@@ -59,11 +60,24 @@ class HumanRenderer:
                 click.echo(f"Execution result: {result.text}")
             else:
                 click.echo(f"Execution failed ({result.kind.value}): {result.text}")
+        elif isinstance(event, CallRepeated):
+            self._repeated(event)
         elif isinstance(event, Answer):
             if self.show_answer:
                 click.echo(f"Agent response: {event.text}")
-        elif isinstance(event, StepLimitReached):
+        elif isinstance(event, RunStopped):
             click.echo(f"Agent stopped: {event.message}")
+
+    def _repeated(self, event: CallRepeated) -> None:
+        name = event.call.name
+        if not event.ends_run:
+            click.echo(
+                f"Repeated call to {name} (same arguments as the step before): not run again"
+            )
+        elif event.result.ok:
+            click.echo(
+                f"The model repeated the call to {name} again: its last result is the answer"
+            )
 
     def _step_started(self, event: StepStarted) -> None:
         if self.verbose:

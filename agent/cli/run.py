@@ -4,7 +4,8 @@ The commands only adapt: flags (only those given on the command line) become set
 (`agent.config`), an `agent.Session` opens the tools and the model and runs each request, and
 its events are rendered (`agent.cli.render`, or one JSON object with `--json`). Library errors
 become one-line click errors in one place: exit 2 for bad settings, 1 for anything that fails at
-run time. The model loader comes from the click context object when one is given (tests pass
+run time; a run that ends without an answer exits with its reason's code (`EXIT_CODES`). The
+model loader comes from the click context object when one is given (tests pass
 `agent.fake.FakeLoader`), else llama.cpp.
 """
 
@@ -20,10 +21,11 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from agent import AgentError, ConfigError, Session, resolve_settings
+from agent import AgentError, ConfigError, RunStopped, Session, resolve_settings
 from agent.choices import SYNTAX_CHOICES, TOOL_CHOICES
 from agent.cli.render import HumanRenderer
 from agent.config import AgentSettings, field_help
+from agent.events import STOP_REASONS, StopReason
 from agent.session import ModelLoader
 from tool_runner import ToolRunnerError, default_cache_dir
 from tool_runner.options import sandbox_options
@@ -32,6 +34,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # `--policy` is `policy` in the settings (and the config file), `policy_file` in tool-runner's
 _SETTING_FOR_PARAM = {"policy_file": "policy"}
+
+EXIT_CODES: dict[StopReason, int] = {"step_limit": 3, "max_tokens": 4, "repeated_call": 5}
+"""`agent run`'s exit code for a run that ends without an answer (0: answered; 1: a failure at
+run time; 2: unusable settings)."""
+if tuple(EXIT_CODES) != STOP_REASONS:  # pragma: no cover - a new stop reason needs its code
+    raise ImportError(f"exit codes {tuple(EXIT_CODES)} do not match {STOP_REASONS}")
+
+
+def _names(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    """A comma-separated list of names as a tuple."""
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
 
 
 def _agent_options(func: F) -> F:
@@ -53,6 +66,9 @@ def _agent_options(func: F) -> F:
         click.option("--tool-choice", type=click.Choice(TOOL_CHOICES),
                      help=field_help("tool_choice")),
         click.option("--max-steps", type=int, help=field_help("max_steps")),
+        click.option("--parallel-calls/--no-parallel-calls", default=None,
+                     help=field_help("parallel_calls")),
+        click.option("--tools", metavar="NAME,...", callback=_names, help=field_help("tools")),
         click.option("--system", help=field_help("system")),
         click.option("--ctx", type=int, help=field_help("ctx")),
         click.option("--gpu-layers", type=int, help=field_help("gpu_layers")),
@@ -106,19 +122,25 @@ def _open(ctx: click.Context, flags: dict[str, Any]) -> tuple[AgentSettings, Ses
 @click.option("--json", "as_json", is_flag=True, help="Print the whole transcript as JSON.")
 @click.pass_context
 def run(ctx: click.Context, /, prompt: str, as_json: bool, **flags: Any) -> None:
-    """Answer one request, calling the sandboxed tools as the model asks."""
+    """Answer one request, calling the sandboxed tools as the model asks.
+
+    Exits 0 with an answer, 3 when the step limit ends the run, 4 when a reply is cut off by
+    --max-tokens, 5 when the model keeps repeating a failing call (1: failure, 2: bad settings).
+    """
+    stopped: StopReason | None = None
     with _one_line_errors():
         settings, session = _open(ctx, flags)
         with session:
+            recorder = session.recorder()
+            show = recorder.add if as_json else HumanRenderer(verbose=settings.verbose)
+            for event in session.ask(prompt):
+                show(event)
+                if isinstance(event, RunStopped):
+                    stopped = event.reason
             if as_json:
-                recorder = session.recorder()
-                for event in session.ask(prompt):
-                    recorder.add(event)
                 click.echo(recorder.transcript().model_dump_json(indent=2))
-            else:
-                renderer = HumanRenderer(verbose=settings.verbose)
-                for event in session.ask(prompt):
-                    renderer(event)
+    if stopped is not None:
+        ctx.exit(EXIT_CODES[stopped])
 
 
 @click.command()

@@ -19,6 +19,7 @@ from agent.syntax.base import CallSyntax, ParsedReply, SyntaxBase
 from agent.syntax.detect import detect_syntax
 from agent.syntax.directive import DirectiveSyntax
 from agent.syntax.gbnf import validate_gbnf
+from agent.syntax.grammar import MAX_CALLS
 from agent.syntax.native import HermesSyntax, JsonSyntax, Llama3Syntax, MistralSyntax
 
 _CLASSES: dict[str, type[SyntaxBase]] = {
@@ -38,6 +39,7 @@ def get_syntax(name: str) -> CallSyntax:
 
 
 __all__ = [
+    "MAX_CALLS",
     "SYNTAXES",
     "CallSyntax",
     "ParsedReply",

@@ -44,8 +44,11 @@ class CallSyntax(Protocol):
         """The canonical text of `calls` in this syntax (what the grammar makes the model write)."""
         ...
 
-    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
-        """A validated GBNF grammar; "auto" also admits a plain answer, "required" only calls."""
+    def grammar(
+        self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto", max_calls: int = 1
+    ) -> str:
+        """A validated GBNF grammar for one call (up to `max_calls` when more are allowed);
+        "auto" also admits a plain answer instead, "required" only calls."""
         ...
 
     def assistant_message(self, reply_text: str, parsed: ParsedReply) -> ChatMessage:

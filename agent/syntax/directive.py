@@ -15,7 +15,6 @@ from agent.syntax.directive_parser import (
     render_directive,
 )
 from agent.syntax.grammar import (
-    MAX_CALLS,
     MAX_STRING_CHARS,
     GrammarBuilder,
     canonical_params,
@@ -61,9 +60,11 @@ class DirectiveSyntax(SyntaxBase):
         """The canonical lines of `calls`."""
         return render_directive(calls, tools)
 
-    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
-        """Calls in canonical form for the known tools only, one per line, at most MAX_CALLS; in
-        "auto" mode a plain-text answer (containing no USE_TOOL) may come instead or first."""
+    def grammar(
+        self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto", max_calls: int = 1
+    ) -> str:
+        """Calls in canonical form for the known tools only, one per line, at most `max_calls`;
+        in "auto" mode a plain-text answer (containing no USE_TOOL) may come instead or first."""
         b = GrammarBuilder()
         if not tools:
             if tool_choice == "required":
@@ -81,7 +82,7 @@ class DirectiveSyntax(SyntaxBase):
             body = " ".join([literal(tool.name), *args])
             alternatives.append(b.rule(rule_name("call", index), body))
         b.rule("call", f"{literal(MARKER + ': ')} ({' | '.join(alternatives)})")
-        calls = repeated_calls(b, "call", "\n", max_calls=MAX_CALLS)
+        calls = repeated_calls(b, "call", "\n", max_calls=max_calls)
         if tool_choice == "required":
             b.rule("root", f"[ \\n]? {calls}")
         else:

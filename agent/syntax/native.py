@@ -116,7 +116,7 @@ class JsonSyntax(SyntaxBase):
     name_key = "tool"
     args_key = "arguments"
     separator = "\n"
-    max_calls = MAX_CALLS
+    call_limit = MAX_CALLS  # the most calls the syntax can write in one reply
     call_form = '{"tool": "<tool name>", "arguments": {...}} (the whole reply, one per line)'
     _fences = ("```json", "```JSON", "```")
 
@@ -157,10 +157,12 @@ class JsonSyntax(SyntaxBase):
             collector.content.append(text)
         return collector.reply()
 
-    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+    def grammar(
+        self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto", max_calls: int = 1
+    ) -> str:
         """The canonical calls; in "auto" mode a plain answer may come instead."""
         b = GrammarBuilder()
-        calls = self._calls_rule(b, tools, tool_choice)
+        calls = self._calls_rule(b, tools, tool_choice, max_calls)
         if tool_choice == "required":
             b.rule("root", f"[ \\n]? {calls}")
         else:
@@ -168,14 +170,16 @@ class JsonSyntax(SyntaxBase):
             b.rule("root", f"[ \\n]? ({calls} | {text})" if calls else f"[ \\n]? {text}")
         return b.build()
 
-    def _calls_rule(self, b: GrammarBuilder, tools: Sequence[ToolMetadata], choice: str) -> str:
+    def _calls_rule(
+        self, b: GrammarBuilder, tools: Sequence[ToolMetadata], choice: str, max_calls: int
+    ) -> str:
         """Rule `calls` ("" when there are no tools and calls are optional)."""
         if not tools:
             if choice == "required":
                 raise GrammarError("cannot require a tool call: no tools are available")
             return ""
         obj = call_object_rule(b, tools, name_key=self.name_key, args_key=self.args_key)
-        return repeated_calls(b, obj, self.separator, max_calls=self.max_calls)
+        return repeated_calls(b, obj, self.separator, max_calls=min(max_calls, self.call_limit))
 
 
 class Llama3Syntax(JsonSyntax):
@@ -184,7 +188,7 @@ class Llama3Syntax(JsonSyntax):
     name: SyntaxName = "llama3"
     name_key = "name"
     args_key = "parameters"
-    max_calls = 1
+    call_limit = 1
     call_form = '{"name": "<function name>", "parameters": {...}} (the whole reply)'
     _fences = ("<|python_tag|>", "```json", "```")
 
@@ -242,10 +246,12 @@ class HermesSyntax(JsonSyntax):
             pos = len(text) if closed < 0 else closed + len(self.close_tag)
         return collector.finish_marked(pos)
 
-    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+    def grammar(
+        self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto", max_calls: int = 1
+    ) -> str:
         """Canonical blocks; in "auto" mode plain text may come instead or before them."""
         if not tools:
-            return JsonSyntax.grammar(self, tools, tool_choice=tool_choice)
+            return JsonSyntax.grammar(self, tools, tool_choice=tool_choice, max_calls=max_calls)
         b = GrammarBuilder()
         obj = call_object_rule(b, tools, name_key=self.name_key, args_key=self.args_key)
         block = b.rule(
@@ -253,7 +259,7 @@ class HermesSyntax(JsonSyntax):
         )
         return _marked_root(
             b,
-            repeated_calls(b, block, "\n", max_calls=MAX_CALLS),
+            repeated_calls(b, block, "\n", max_calls=max_calls),
             tool_choice,
             forbidden=self.open_tag,
         )
@@ -296,14 +302,16 @@ class MistralSyntax(JsonSyntax):
                 collector.errors.append(f"malformed call: no call object after {self.marker}")
         return collector.finish_marked(pos)
 
-    def grammar(self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto") -> str:
+    def grammar(
+        self, tools: Sequence[ToolMetadata], *, tool_choice: ToolChoice = "auto", max_calls: int = 1
+    ) -> str:
         """The marker and a list of canonical objects; in "auto" mode text may come instead."""
         if not tools:
-            return JsonSyntax.grammar(self, tools, tool_choice=tool_choice)
+            return JsonSyntax.grammar(self, tools, tool_choice=tool_choice, max_calls=max_calls)
         b = GrammarBuilder()
         obj = call_object_rule(b, tools, name_key=self.name_key, args_key=self.args_key)
-        more = f'(", " {obj}){{0,{MAX_CALLS - 1}}}'
-        calls = b.rule("calls", f'{literal(self.marker + "[")} {obj} {more} "]"')
+        listed = repeated_calls(b, obj, ", ", max_calls=max_calls)
+        calls = b.rule("marked-calls", f'{literal(self.marker + "[")} {listed} "]"')
         return _marked_root(b, calls, tool_choice, forbidden=self.marker)
 
 

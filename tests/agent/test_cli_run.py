@@ -73,7 +73,7 @@ def test_run_human_output_follows_the_seed(echo: Path) -> None:
 def test_run_that_uses_every_step_says_so(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=a", "USE_TOOL: Echo, value=b"])
     result = invoke("run", "-p", "hi", "-c", echo, "--max-steps", "2", fake=fake)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     assert result.output.splitlines()[-1] == (
         "Agent stopped: stopped after 2 steps without a final answer (raise --max-steps to allow "
         "more)"
@@ -94,8 +94,9 @@ def test_run_the_tiny_model_end_to_end(tiny_model_path: Path, echo: Path) -> Non
     result = invoke(
         "run", "-m", tiny_model_path, "-p", SEED_PROMPT, "-c", echo,
         "--tool-choice", "required", "--max-steps", "1", "--json", *FAST,
+        "--max-tokens", "600",  # a whole call, however long the random model's value
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # the step limit
     transcript = json.loads(result.output)
     assert transcript["model"].endswith("tiny.gguf") and transcript["syntax"] == "directive"
     (step,) = transcript["steps"]
@@ -110,7 +111,7 @@ def test_run_quiet_by_default(tiny_model_path: Path, echo: Path) -> None:
     result = invoke(
         "run", "-m", tiny_model_path, "-p", "hello", "-c", echo, "--max-steps", "1", *FAST
     )
-    assert result.exit_code == 0
+    assert result.exit_code in (0, 3, 4)  # random weights: an answer, a call, or cut off
     assert "llama_" not in result.output and "Prompt:" not in result.output
 
 
@@ -168,7 +169,7 @@ def test_config_file_and_environment_supply_settings(
     monkeypatch.setenv("LLM_AGENT_COMPONENTS", str(echo))
     fake = FakeBackend(['<tool_call>\n{"name": "Echo", "arguments": {"value": "x"}}\n</tool_call>'])
     result = invoke("run", "--config", config, "-p", "hi", "--json", fake=fake)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # max_steps = 1 from the file: the step limit
     transcript = json.loads(result.output)
     assert transcript["syntax"] == "hermes" and len(transcript["steps"]) == 1
     assert transcript["steps"][0]["calls"][0]["result"]["output"] == "x"

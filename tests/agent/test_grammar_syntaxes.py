@@ -31,8 +31,10 @@ PROFILE = settings(max_examples=examples(60))
 
 
 @cache
-def grammar_for(name: str, choice: ToolChoice, tools: tuple[ToolMetadata, ...] = TOOLS) -> Grammar:
-    return Grammar(get_syntax(name).grammar(tools, tool_choice=choice))
+def grammar_for(
+    name: str, choice: ToolChoice, tools: tuple[ToolMetadata, ...] = TOOLS, max_calls: int = 1
+) -> Grammar:
+    return Grammar(get_syntax(name).grammar(tools, tool_choice=choice, max_calls=max_calls))
 
 
 def _typed(value: JsonScalar, kind: str) -> bool:
@@ -98,7 +100,20 @@ def test_grammar_admits_the_canonical_calls(
     if name == "llama3":
         calls = calls[:1]  # Llama 3 templates take one call per turn
     text = lead + get_syntax(name).render(calls, TOOLS)
-    assert grammar_for(name, choice).matches(text), text
+    assert grammar_for(name, choice, max_calls=MAX_CALLS).matches(text), text
+    one = lead + get_syntax(name).render(calls[:1], TOOLS)
+    assert grammar_for(name, choice).matches(one), one
+
+
+@pytest.mark.parametrize("name", SYNTAXES)
+@pytest.mark.parametrize("choice", CHOICES)
+def test_one_call_per_reply_by_default(name: str, choice: ToolChoice) -> None:
+    call = ToolCall(id="1", name="Echo", arguments={"value": "a"})
+    two = get_syntax(name).render([call, call], TOOLS)
+    assert grammar_for(name, choice).matches(get_syntax(name).render([call], TOOLS))
+    assert not grammar_for(name, choice).matches(two), two
+    if name != "llama3":  # Llama 3 templates take one call per turn, always
+        assert grammar_for(name, choice, max_calls=MAX_CALLS).matches(two), two
 
 
 # Floats whose repr the grammar once refused (0.026249641134428008 needs 18 fraction digits), and
@@ -270,7 +285,7 @@ def test_grammar_refuses_non_canonical_text(name: str, text: str) -> None:
 
 
 def test_directive_examples_from_the_issue() -> None:
-    grammar = grammar_for("directive", "required", (ECHO, CALCULATOR))
+    grammar = grammar_for("directive", "required", (ECHO, CALCULATOR), MAX_CALLS)
     assert grammar.matches("USE_TOOL: Echo, value=Something to echo")
     assert grammar.matches(' USE_TOOL: Echo, value="quoted, with commas \\"and\\" escapes"')
     assert grammar.matches("USE_TOOL: Echo, value=a\nUSE_TOOL: Calculator, expression=2+3*4")

@@ -13,8 +13,8 @@ from agent.events import (
     Answer,
     Event,
     RunStarted,
+    RunStopped,
     StepFinished,
-    StepLimitReached,
     StepStarted,
     Token,
     ToolCallFinished,
@@ -120,10 +120,10 @@ def test_multi_step_chain_feeds_each_result_back() -> None:
     assert "5" in backend.prompts[1].split("USE_TOOL: Add, a=2, b=3", 1)[1]
 
 
-def test_several_calls_in_one_reply_all_run() -> None:
+def test_several_calls_in_one_reply_all_run_when_parallel_calls_are_on() -> None:
     backend = scripted("USE_TOOL: Echo, value=one\nUSE_TOOL: Echo, value=two", "done")
     executor = python_tools()
-    run(backend, executor)
+    run(backend, executor, DIRECTIVE.model_copy(update={"parallel_calls": True}))
     assert [c.arguments["value"] for c in executor.calls] == ["one", "two"]
 
 
@@ -165,11 +165,11 @@ def test_a_call_missing_a_required_parameter_gets_an_error_result() -> None:
 
 
 def test_the_step_limit_ends_with_a_message() -> None:
-    backend = scripted(*["USE_TOOL: Echo, value=again"] * 3)
+    backend = scripted(*[f"USE_TOOL: Echo, value={n}" for n in range(3)])
     executor = python_tools()
     events = run(backend, executor, LoopSettings(syntax="directive", grammar=False, max_steps=3))
     last = events[-1]
-    assert isinstance(last, StepLimitReached)
+    assert isinstance(last, RunStopped) and last.reason == "step_limit"
     assert "3 steps" in last.message and "--max-steps" in last.message
     assert len(executor.calls) == 3 and not backend.replies
 
@@ -265,4 +265,4 @@ def test_the_loop_survives_any_model_output(replies: list[str], syntax: str) -> 
     backend = scripted(*replies)
     settings = LoopSettings(syntax=syntax, grammar=False, max_steps=3)  # type: ignore[arg-type]
     events = run(backend, python_tools(), settings)
-    assert isinstance(events[-1], (Answer, StepLimitReached))
+    assert isinstance(events[-1], (Answer, RunStopped))
