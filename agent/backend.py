@@ -18,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +152,17 @@ class LlamaBackend(Closing):
         """The context size in tokens."""
         return int(self._llm.n_ctx())
 
-    def render(self, messages: Sequence[ChatMessage]) -> Prompt:
-        """The prompt for `messages`, ending with the assistant's generation prompt."""
-        return self.template.render(messages)
+    @property
+    def renders_tools(self) -> bool:
+        """Whether the model's chat template writes the tool list it is given."""
+        return self.template.renders_tools
+
+    def render(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[Mapping[str, Any]] = ()
+    ) -> Prompt:
+        """The prompt for `messages` (and `tools`, JSON Schema function specs, for the template
+        to write), ending with the assistant's generation prompt."""
+        return self.template.render(messages, tools=tools)
 
     def tokenize(self, parts: Sequence[PromptPart], *, add_bos: bool = False) -> list[int]:
         """The tokens of prompt parts: the template's structure with special tokens recognised,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from agent.errors import ModelError
 from agent.events import Completion
@@ -54,12 +55,22 @@ class FakeBackend:
         """Add replies to the end of the script."""
         self.replies.extend(replies)
 
-    def render(self, messages: Sequence[ChatMessage]) -> Prompt:
-        """The prompt for `messages` with `chat_template` (ChatML when None)."""
+    def _template(self) -> ChatTemplate:
         template = self._templates.get(self.chat_template)
         if template is None:
             template = self._templates[self.chat_template] = ChatTemplate(self.chat_template)
-        return template.render(messages)
+        return template
+
+    @property
+    def renders_tools(self) -> bool:
+        """Whether `chat_template` writes the tool list it is given."""
+        return self._template().renders_tools
+
+    def render(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[Mapping[str, Any]] = ()
+    ) -> Prompt:
+        """The prompt for `messages` (and `tools`) with `chat_template` (ChatML when None)."""
+        return self._template().render(messages, tools=tools)
 
     def stream_prompt(
         self, prompt: Prompt, *, grammar: str | None = None

@@ -21,8 +21,8 @@ Host-side failures (the model cannot generate, a grammar does not validate) rais
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
-from typing import Protocol
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from agent.config import LoopSettings
 from agent.errors import ConfigError
@@ -43,6 +43,7 @@ from agent.events import (
 from agent.executor import unknown_tool_result
 from agent.messages import ChatMessage, JsonScalar, Prompt, ToolCall
 from agent.syntax import MAX_CALLS, CallSyntax, detect_syntax, get_syntax
+from agent.syntax.prompt import function_schema
 from tool_runner import ToolMetadata, ToolResult
 
 
@@ -56,9 +57,17 @@ class ChatBackend(Protocol):
 
     chat_template: str | None
 
-    def render(self, messages: Sequence[ChatMessage]) -> Prompt:
+    @property
+    def renders_tools(self) -> bool:
+        """Whether the chat template writes the tool list it is given (`render(tools=)`)."""
+        ...
+
+    def render(
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[Mapping[str, Any]] = ()
+    ) -> Prompt:
         """The prompt for `messages`, ending where the assistant's turn begins: the template's
-        structure apart from the messages' text, which must never become control tokens."""
+        structure apart from the messages' text, which must never become control tokens.
+        `tools` (JSON Schema function specs) are for the template to write."""
         ...
 
     def stream_prompt(
@@ -86,6 +95,13 @@ def choose_syntax(settings: LoopSettings, chat_template: str | None) -> CallSynt
     """The call syntax: the one asked for, or the one the chat template implies."""
     name = detect_syntax(chat_template) if settings.syntax == "auto" else settings.syntax
     return get_syntax(name)
+
+
+def template_lists_tools(backend: ChatBackend, syntax: CallSyntax) -> bool:
+    """Whether the chat template teaches the tools (their list and how to call them) instead of
+    the system prompt: when it writes a tool list and `syntax` is the template's own."""
+    own = detect_syntax(backend.chat_template)
+    return syntax.name == own and own not in ("json", "directive") and backend.renders_tools
 
 
 def grammar_enabled(settings: LoopSettings, syntax: CallSyntax) -> bool:
@@ -162,7 +178,9 @@ def run_agent(
     syntax = choose_syntax(settings, backend.chat_template)
     constrained = grammar_enabled(settings, syntax)
     max_calls = MAX_CALLS if settings.parallel_calls else 1
-    messages = initial_messages(prompt, syntax, tools, settings.system)
+    listed = template_lists_tools(backend, syntax)
+    template_tools = [function_schema(tool) for tool in tools] if listed else []
+    messages = initial_messages(prompt, syntax, [] if listed else tools, settings.system)
     yield RunStarted(syntax=syntax.name, tools=tuple(t.name for t in tools), grammar=constrained)
     previous: dict[CallKey, tuple[ToolResult, int]] = {}  # the last step's calls: result, repeats
     for step in range(1, settings.max_steps + 1):
@@ -172,7 +190,7 @@ def run_agent(
             if constrained and tools
             else None
         )
-        rendered = backend.render(messages)
+        rendered = backend.render(messages, tools=template_tools)
         yield StepStarted(step=step, prompt=rendered.text, grammar=grammar is not None)
         completion = yield from _generate(backend, rendered, grammar, step)
         parsed = syntax.parse(completion.text, tools)

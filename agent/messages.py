@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +11,13 @@ from tool_runner import ArgValue
 
 JsonScalar = ArgValue  # one argument value, as tool_runner validates it
 Role = Literal["system", "user", "assistant", "tool"]
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_plain_id(value: object) -> bool:
+    """Whether `value` is a call id that may stand as it is in a prompt's structure: 1 to 64
+    letters, digits, `_` or `-` (ids are model text, which must not write control tokens)."""
+    return isinstance(value, str) and _PLAIN_ID.fullmatch(value) is not None
 
 
 class ToolCall(BaseModel):

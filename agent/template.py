@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -28,7 +27,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from agent.errors import TemplateError
 from agent.masking import DataMask
-from agent.messages import ChatMessage, Prompt
+from agent.messages import ChatMessage, Prompt, is_plain_id
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -39,8 +38,9 @@ CHATML_TEMPLATE = (
 CHATML_STOP = "<|im_end|>"
 
 _SYSTEM_PROBE = "\u27e6system-probe\u27e7"
+_ASSISTANT_PROBE = "\u27e6assistant-probe\u27e7"
+_TOOLS_PROBE = "tools_probe_27e6"
 _TOOL_PROBE = "\u27e6tool-probe\u27e7"
-_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Mask = Callable[[str], str]  # a stand-in for an untrusted string (`str`: the string itself)
 
@@ -116,7 +116,7 @@ def message_dict(message: ChatMessage, mask: Mask = str) -> dict[str, Any]:
 def safe_call_id(call_id: str | None) -> str | None:
     """`call_id` when it is a plain identifier, else a digest of it: ids are model text that
     templates write as structure, so only letters, digits, `_` and `-` may pass."""
-    if call_id is None or _PLAIN_ID.fullmatch(call_id):
+    if call_id is None or is_plain_id(call_id):
         return call_id
     return hashlib.sha256(call_id.encode("utf-8", "replace")).hexdigest()[:9]
 
@@ -136,9 +136,30 @@ class ChatTemplate:
 
     @cached_property
     def supports_system(self) -> bool:
-        """Whether a system message reaches the prompt."""
-        probe = [ChatMessage(role="system", content=_SYSTEM_PROBE), ChatMessage(role="user")]
-        return self._probe(probe, _SYSTEM_PROBE)
+        """Whether a system message reaches the prompt where it was, at the start, also once the
+        conversation has gone on (Mistral Nemo's moves it to the last user turn, so each step
+        would see it somewhere else, and drops it when a tool result comes last)."""
+        probe = [
+            ChatMessage(role="system", content=_SYSTEM_PROBE),
+            ChatMessage(role="user", content="u"),
+            ChatMessage(role="assistant", content=_ASSISTANT_PROBE),
+            ChatMessage(role="user", content="v"),
+        ]
+        try:
+            text = self._render_raw(probe, True)
+        except TemplateError:
+            return False
+        return _SYSTEM_PROBE in text and text.find(_SYSTEM_PROBE) < text.find(_ASSISTANT_PROBE)
+
+    @cached_property
+    def renders_tools(self) -> bool:
+        """Whether the template writes the tool list it is given (`tools=`)."""
+        probe = [ChatMessage(role="system", content="s"), ChatMessage(role="user", content="u")]
+        spec = {"type": "function", "function": {"name": _TOOLS_PROBE, "description": "d"}}
+        try:
+            return _TOOLS_PROBE in self._render_raw(probe, True, tools=[spec])
+        except TemplateError:
+            return False
 
     @cached_property
     def supports_tool_role(self) -> bool:
@@ -177,10 +198,12 @@ class ChatTemplate:
         self,
         messages: Sequence[ChatMessage],
         *,
+        tools: Sequence[Mapping[str, Any]] = (),
         add_generation_prompt: bool = True,
     ) -> Prompt:
         """The prompt for `messages`, as the template's structure and the messages' data (see
-        `agent.masking`); raises TemplateError.
+        `agent.masking`); raises TemplateError. `tools` are JSON Schema function specs for the
+        template to write (`{"type": "function", "function": {...}}`; none: `tools` is None).
 
         If the template still rejects the conversation (some insist that user and assistant
         alternate, or on a shape of tool-call id), it is tried once more with tool results as
@@ -188,21 +211,24 @@ class ChatTemplate:
         """
         adapted = self.adapt(messages)
         try:
-            return self._render_prompt(adapted, add_generation_prompt)
+            return self._render_prompt(adapted, add_generation_prompt, tools)
         except TemplateError:
             plain = _merge_consecutive_users(
                 [_as_user(m) if m.role == "tool" else m for m in adapted]
             )
             if plain == adapted:
                 raise
-            return self._render_prompt(plain, add_generation_prompt)
+            return self._render_prompt(plain, add_generation_prompt, tools)
 
     def _render_prompt(
-        self, messages: Sequence[ChatMessage], add_generation_prompt: bool
+        self,
+        messages: Sequence[ChatMessage],
+        add_generation_prompt: bool,
+        tools: Sequence[Mapping[str, Any]],
     ) -> Prompt:
-        real = self._render_raw(messages, add_generation_prompt)
+        real = self._render_raw(messages, add_generation_prompt, tools=tools)
         data = DataMask()
-        masked = self._render_raw(messages, add_generation_prompt, data.mask)
+        masked = self._render_raw(messages, add_generation_prompt, data.mask, tools=tools)
         return Prompt(parts=data.parts(masked, real))
 
     def _render_raw(
@@ -210,9 +236,13 @@ class ChatTemplate:
         messages: Sequence[ChatMessage],
         add_generation_prompt: bool,
         mask: Mask = str,
+        *,
+        tools: Sequence[Mapping[str, Any]] = (),
     ) -> str:
         context: dict[str, Any] = {
             "messages": [message_dict(m, mask) for m in messages],
+            # as HF passes them: None when there are none, which templates test for
+            "tools": [_masked_json(spec, mask) for spec in tools] or None,
             "add_generation_prompt": add_generation_prompt,
             "bos_token": self.bos_token,
             "eos_token": self.eos_token,
@@ -225,6 +255,21 @@ class ChatTemplate:
             ) from exc
         except (jinja2.TemplateError, TypeError, ValueError, KeyError) as exc:
             raise TemplateError(f"cannot render the model's chat template: {exc}") from exc
+
+
+def _masked_json(value: Any, mask: Mask, key: str = "") -> Any:
+    """A tool spec with its text masked (descriptions, names, enum values, property names); the
+    JSON Schema keywords and `type` values stay as they are, since templates read them."""
+    if isinstance(value, Mapping):
+        return {
+            (mask(k) if key == "properties" else k): _masked_json(v, mask, k)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_masked_json(item, mask, key) for item in value]
+    if isinstance(value, str) and key != "type":
+        return mask(value)
+    return value
 
 
 def _as_user(message: ChatMessage) -> ChatMessage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from tool_runner import ToolMetadata, ToolUsage
 
@@ -53,9 +54,9 @@ def describe_tools(tools: Sequence[ToolMetadata], render_example: RenderExample)
     return "\n\n".join(describe_tool(tool, render_example) for tool in tools)
 
 
-def function_spec(tool: ToolMetadata) -> str:
-    """The tool as the one-line JSON function signature instruct models were trained on."""
-    spec = {
+def function_schema(tool: ToolMetadata) -> dict[str, Any]:
+    """The tool as a JSON Schema function spec, the shape chat templates take as `tools`."""
+    return {
         "type": "function",
         "function": {
             "name": tool.name,
@@ -63,7 +64,11 @@ def function_spec(tool: ToolMetadata) -> str:
             "parameters": tool.json_schema(),
         },
     }
-    return json.dumps(spec, ensure_ascii=False)
+
+
+def function_spec(tool: ToolMetadata) -> str:
+    """The tool as the one-line JSON function signature instruct models were trained on."""
+    return json.dumps(function_schema(tool), ensure_ascii=False)
 
 
 def function_specs(tools: Sequence[ToolMetadata]) -> str:

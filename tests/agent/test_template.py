@@ -104,12 +104,12 @@ def test_tool_calls_without_content_are_passed_to_the_template() -> None:
 
 def test_template_globals_are_available() -> None:
     source = (
-        "{{ strftime_now('%Y') | length }}|{{ tools is defined }}|"
+        "{{ strftime_now('%Y') | length }}|{{ tools is none }}|"
         "{% for m in messages %}{% if loop.index > 1 %}{% break %}{% endif %}{{ m.role }}"
         "{% endfor %}"
     )
     text = ChatTemplate(source).render(msgs(("user", "a"), ("user", "b"))).text
-    assert text == "4|False|user"  # tools are taught in the system prompt, not passed here
+    assert text == "4|True|user"  # as HF does: `tools` is None when there are none
 
 
 def test_raise_exception_becomes_a_template_error() -> None:
