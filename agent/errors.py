@@ -10,6 +10,7 @@ tool call, a tool that fails) never raise: they become error results that go bac
     ├── TemplateError          a chat template that cannot be rendered
     ├── GrammarError           a GBNF grammar that does not validate (never sampled with)
     │   └── InvalidGrammarError  the grammar text breaks llama.cpp's GBNF rules (where, why)
+    ├── EvalError              a benchmark suite that cannot be read or run (`agent eval`)
     └── ModelStoreError        the model registry and downloads
         ├── UnknownModelError          a name that is neither in the registry nor REPO/FILE.gguf
         ├── ModelNotDownloadedError    a known model that is not in the models dir (offline lookup)
@@ -67,6 +68,10 @@ class InvalidGrammarError(GrammarError):
         self.rule = rule
         self.line = line
         self.column = column
+
+
+class EvalError(AgentError):
+    """A benchmark suite that cannot be read or run."""
 
 
 class ModelStoreError(AgentError):

@@ -14,6 +14,7 @@ _COMMANDS = {
     "run": "agent.cli.run:run",
     "chat": "agent.cli.run:chat",
     "models": "agent.cli.models:models",
+    "eval": "agent.cli.eval:eval_command",
 }
 
 

@@ -1,0 +1,173 @@
+"""`agent eval`: a BFCL-format suite on a GGUF model, the agent beside llama-cpp-python's own
+function-calling handler.
+
+The command only adapts: flags become settings (`agent.resolve_settings`), the suite is read
+(`agent.eval.load_suite`), the agent's runner and then the baseline's run every case
+(`agent.eval.evaluate`), and the reports are printed (or one JSON object with `--json`). Library
+errors become one-line click errors: exit 2 for bad settings, 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent import AgentError, ConfigError, LlamaLoader, resolve_settings
+from agent.choices import SYNTAX_CHOICES, TOOL_CHOICES, ToolChoice
+from agent.config import AgentSettings, field_help
+from agent.eval import (
+    AgentRunner,
+    CaseRunner,
+    EvalReport,
+    Suite,
+    evaluate,
+    load_suite,
+    open_baseline,
+)
+
+BASELINES = ("llama-cpp", "none")
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except AgentError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _run(suite: Suite, runner: CaseRunner, model: str, progress: bool) -> EvalReport:
+    results = []
+    for result in evaluate(suite, runner):
+        results.append(result)
+        if progress:
+            click.echo("." if result.valid else "x", nl=False, err=True)
+    if progress:
+        click.echo(err=True)
+    syntax = runner.syntax if isinstance(runner, AgentRunner) else None
+    return EvalReport.of(suite, runner.name, results, model=model, syntax=syntax)
+
+
+def _line(report: EvalReport) -> str:
+    label = "llama-cpp-python chatml-function-calling"
+    if report.runner == "agent":
+        label = f"agent ({report.syntax} syntax)"
+    return (
+        f"  {label:<42} accuracy {report.accuracy:6.1%} ({report.correct}/{report.cases}), "
+        f"well-formed {report.well_formed:6.1%}, median {report.median_s:.2f} s/case"
+    )
+
+
+def _failures(report: EvalReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            "error_type": r.error_type,
+            "errors": list(r.errors),
+            "text": r.text,
+            "calls": list(r.calls),
+            "well_formed": r.well_formed,
+        }  # fmt: skip
+        for r in report.results
+        if not r.valid
+    ]
+
+
+@click.command(name="eval")
+@click.argument("suite_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-m", "--model", help=field_help("model"))
+@click.option("--models-dir", type=click.Path(path_type=Path), help=field_help("models_dir"))
+@click.option(
+    "--answers",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Possible answers  [default: possible_answer/<same name> beside the suite]",
+)
+@click.option("--category", help="BFCL category  [default: from the file name]")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N cases.")
+@click.option(
+    "--baseline",
+    type=click.Choice(BASELINES),
+    default="llama-cpp",
+    show_default=True,
+    help="The peer run on the same cases (llama-cpp-python's chatml-function-calling).",
+)
+@click.option("--syntax", type=click.Choice(SYNTAX_CHOICES), help=field_help("syntax", "auto"))
+@click.option(
+    "--grammar/--no-grammar",
+    default=None,
+    help=field_help("grammar", "on for the directive syntax"),
+)
+@click.option(
+    "--tool-choice",
+    type=click.Choice(TOOL_CHOICES),
+    help="  [default: required where the category expects a call, else auto]",
+)
+@click.option("--ctx", type=int, default=4096, show_default=True, help=field_help("ctx"))
+@click.option("--threads", type=int, help=field_help("threads", "llama.cpp's choice"))
+@click.option("--gpu-layers", type=int, help=field_help("gpu_layers"))
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
+@click.option("--temperature", type=float, default=0.0, show_default=True, help="0 is greedy.")
+@click.option(
+    "--max-tokens", type=int, default=256, show_default=True, help=field_help("max_tokens", "256")
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the figures and every failure as JSON."
+)
+@click.option("-v", "--verbose", is_flag=True, help=field_help("verbose"))
+def eval_command(
+    suite_file: Path,
+    answers: Path | None,
+    category: str | None,
+    limit: int | None,
+    baseline: str,
+    tool_choice: ToolChoice | None,  # click.Choice(TOOL_CHOICES) admits only those
+    as_json: bool,
+    **flags: Any,
+) -> None:
+    """Score tool calls on a BFCL-format suite (e.g. BFCL_v4_simple_python.json) with BFCL's
+    AST rules: the agent's prompt, grammar and parser, beside llama-cpp-python's own handler."""
+    with _one_line_errors():
+        settings: AgentSettings = resolve_settings(flags, environ=os.environ)
+        suite = load_suite(suite_file, answers=answers, category=category, limit=limit)
+        loader = LlamaLoader()
+        path = loader.resolve(settings)
+        model = path.name
+        progress = not as_json
+        backend = loader.load(settings, path)
+        try:
+            runner = AgentRunner(backend, settings.loop(), tool_choice)
+            reports = [_run(suite, runner, model, progress)]
+        finally:
+            backend.close()
+        if baseline == "llama-cpp":
+            sampling = settings.sampling()
+            with open_baseline(settings.model_settings(path), sampling, tool_choice) as peer:
+                reports.append(_run(suite, peer, model, progress))
+    if as_json:
+        out = {
+            "reports": [{**r.summary(), "failures": _failures(r)} for r in reports],
+        }
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+        return
+    shown = f"first {len(suite.cases)}" if limit else "all"
+    click.echo(f"BFCL {suite.category} ({shown} cases), {model}")
+    for report in reports:
+        click.echo(_line(report))
+    mapped = reports[0].json_text_cases
+    if mapped:
+        click.echo(
+            f"  {mapped} of {reports[0].cases} cases have array/object parameters: the agent gets "
+            "them as JSON text in a string parameter (decoded before judging), the baseline as "
+            "JSON."
+        )
+
+
+__all__ = ["eval_command"]
