@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from tool_runner.arguments import MAX_INTEGER_DIGITS, read_integer
 from tool_runner.cache_dir import default_cache_dir
 from tool_runner.closing import Closing
 from tool_runner.directive import MARKER, coerce_bare, example_calls, read_call
@@ -69,6 +70,7 @@ __all__ = [
     "Limits",
     "LoadError",
     "MARKER",
+    "MAX_INTEGER_DIGITS",
     "MetadataError",
     "NotWasmError",
     "ParamType",
@@ -91,4 +93,5 @@ __all__ = [
     "example_calls",
     "policy_from_options",
     "read_call",
+    "read_integer",
 ]

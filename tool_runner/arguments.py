@@ -3,7 +3,9 @@
 Runs before any wasm: unknown names, missing required parameters and values that do not parse
 as the declared type are rejected with a message that names the parameter and what was
 expected. Canonical forms: integers in decimal, booleans `true`/`false`, numbers as Python's
-`repr(float)` or the integer form when integral, strings unchanged.
+`repr(float)` or the integer form when integral, strings unchanged. Integers have at most
+`MAX_INTEGER_DIGITS` digits: a longer one (which Python would refuse to convert past 4,300
+digits) is a bad argument like any other, never an exception.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from tool_runner.errors import ArgumentsError
 from tool_runner.metadata import ArgValue, ToolMetadata, ToolParam
 
 INTEGER = re.compile(r"[+-]?[0-9]+")  # with fullmatch: a decimal integer, as text
+MAX_INTEGER_DIGITS = 1000
+_INTEGER_LIMIT = 10**MAX_INTEGER_DIGITS
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -49,7 +53,7 @@ def canonical_value(param: ToolParam, value: ArgValue) -> str:
     if value is None:
         raise ArgumentsError(f"parameter {param.name!r} has no value")
     if param.type == "string":
-        return _string(value)
+        return _string(param, value)
     if param.type == "integer":
         return _integer(param, value)
     if param.type == "number":
@@ -57,26 +61,46 @@ def canonical_value(param: ToolParam, value: ArgValue) -> str:
     return _boolean(param, value)
 
 
-def _string(value: str | int | float | bool) -> str:
+def read_integer(text: str) -> int | None:
+    """A decimal integer written as `text` (sign allowed), or None when it is not one or has
+    more than MAX_INTEGER_DIGITS digits."""
+    if not INTEGER.fullmatch(text) or len(text.lstrip("+-")) > MAX_INTEGER_DIGITS:
+        return None
+    return int(text)
+
+
+def _decimal(param: ToolParam, value: int) -> str:
+    if abs(value) >= _INTEGER_LIMIT:
+        raise ArgumentsError(
+            f"parameter {param.name!r} expects at most {MAX_INTEGER_DIGITS} digits, got a longer "
+            "integer"
+        )
+    return str(value)
+
+
+def _string(param: ToolParam, value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return _format_number(value)
-    return str(value)
+    return _decimal(param, value) if isinstance(value, int) else value
 
 
 def _integer(param: ToolParam, value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         raise _expected(param, "an integer", value)
     if isinstance(value, int):
-        return str(value)
+        return _decimal(param, value)
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
             return str(int(value))
         raise _expected(param, "an integer", value)
     text = value.strip()
     if INTEGER.fullmatch(text):
-        return str(int(text))
+        whole = read_integer(text)
+        if whole is None:
+            raise _expected(param, f"an integer of at most {MAX_INTEGER_DIGITS} digits", text)
+        return str(whole)
     try:
         number = float(text)
     except ValueError:
@@ -90,11 +114,12 @@ def _number(param: ToolParam, value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         raise _expected(param, "a number", value)
     if isinstance(value, int):
-        return str(value)
+        return _decimal(param, value)
     if isinstance(value, str):
         text = value.strip()
-        if INTEGER.fullmatch(text):
-            return str(int(text))
+        whole = read_integer(text)
+        if whole is not None:
+            return str(whole)
         try:
             value = float(text.replace("_", "#"))
         except ValueError:
@@ -125,5 +150,8 @@ def _format_number(value: float) -> str:
 
 
 def _expected(param: ToolParam, what: str, value: object) -> ArgumentsError:
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    if isinstance(value, int) and abs(value) >= _INTEGER_LIMIT:  # repr would raise
+        shown = f"an integer of more than {MAX_INTEGER_DIGITS} digits"
+    else:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     return ArgumentsError(f"parameter {param.name!r} expects {what}, got {shown}")

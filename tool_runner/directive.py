@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Mapping
 
-from tool_runner.arguments import INTEGER, canonical_arguments
+from tool_runner.arguments import canonical_arguments, read_integer
 from tool_runner.errors import ArgumentsError, CallNotationError
 from tool_runner.metadata import ArgValue, ToolMetadata, ToolParam, UsageCall
 
@@ -142,14 +142,13 @@ def _snippet(text: str, limit: int = 20) -> str:
 
 
 def coerce_bare(param: ToolParam, text: str) -> ArgValue:
-    """A bare value as its parameter's JSON type when it reads as one, else the text itself."""
-    if param.type == "integer" and INTEGER.fullmatch(text):
-        return int(text)
-    if param.type == "number":
-        if INTEGER.fullmatch(text):
-            return int(text)
-        if _NUMBER.fullmatch(text) and math.isfinite(number := float(text)):
-            return number
+    """A bare value as its parameter's JSON type when it reads as one, else the text itself (an
+    integer too long to be an argument stays text, which validation refuses)."""
+    if param.type in ("integer", "number") and (whole := read_integer(text)) is not None:
+        return whole
+    number_text = param.type == "number" and _NUMBER.fullmatch(text)
+    if number_text and math.isfinite(number := float(text)):
+        return number
     if param.type == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text

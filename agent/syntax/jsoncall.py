@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from agent.messages import JsonScalar, ToolCall, is_plain_id
+from agent.messages import JsonScalar, ToolCall
 from agent.syntax.base import call_id, snippet
 from agent.syntax.grammar import (
     GrammarBuilder,
@@ -23,9 +23,17 @@ from agent.syntax.grammar import (
     rule_name,
     typed_value,
 )
-from tool_runner import ToolMetadata
+from tool_runner import ToolMetadata, read_integer
 
-_DECODER = json.JSONDecoder()
+
+def _json_integer(text: str) -> int | str:
+    """An integer as JSON wrote it; one too long to be an argument stays text (which validation
+    then refuses), where `int()` would raise past 4,300 digits."""
+    value = read_integer(text)
+    return text if value is None else value
+
+
+_DECODER = json.JSONDecoder(parse_int=_json_integer)
 NAME_KEYS = ("name", "tool", "tool_name")
 ARGUMENT_KEYS = ("arguments", "parameters", "args", "input")
 
@@ -60,7 +68,6 @@ def to_call(value: object, *, reply_text: str, index: int) -> ToolCall:
     """A decoded call object as a ToolCall; raises JsonCallError naming what is wrong."""
     if not isinstance(value, dict):
         raise JsonCallError(f"a call must be a JSON object, got {type(value).__name__}")
-    written_id = value.get("id")  # the model's own id (Mistral's), which its results must quote
     function = value.get("function")
     if isinstance(function, dict) and not any(key in value for key in NAME_KEYS):
         value = function
@@ -69,7 +76,7 @@ def to_call(value: object, *, reply_text: str, index: int) -> ToolCall:
         raise JsonCallError('a call needs the tool name as a string under "name"')
     raw_args: object = next((value[key] for key in ARGUMENT_KEYS if key in value), {})
     return ToolCall(
-        id=written_id if is_plain_id(written_id) else call_id(reply_text, index),
+        id=call_id(reply_text, index),
         name=name.strip(),
         arguments=_arguments(name, raw_args),
     )
@@ -81,8 +88,8 @@ def _arguments(tool_name: str, raw: object) -> dict[str, JsonScalar]:
         if not text:
             return {}
         try:
-            raw = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
+            raw = _DECODER.decode(text)
+        except (ValueError, RecursionError):
             raise JsonCallError(f"the arguments of {tool_name} are not a JSON object") from None
     if raw is None:
         return {}

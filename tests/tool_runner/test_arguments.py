@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tool_runner import ArgumentsError, ToolMetadata, ToolParam
+from tool_runner import MAX_INTEGER_DIGITS, ArgumentsError, ToolMetadata, ToolParam, read_integer
 from tool_runner.arguments import canonical_arguments
 
 META = ToolMetadata(
@@ -85,3 +85,29 @@ def test_any_finite_number_is_canonical_and_parses_back(value: float) -> None:
     text = canonical_arguments(META, {"count": 0, "ratio": value})["ratio"]
     assert float(text) == value
     assert canonical_arguments(META, {"count": 0, "ratio": text})["ratio"] == text
+
+
+HUGE = "9" * 5000  # past Python's 4,300-digit int-string limit
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"count": HUGE}, "parameter 'count' expects an integer of at most 1000 digits"),
+        ({"count": "-" + HUGE}, "parameter 'count' expects an integer of at most 1000 digits"),
+        ({"count": 10**5000}, "parameter 'count' expects at most 1000 digits"),
+        ({"count": 1, "ratio": 10**5000}, "parameter 'ratio' expects at most 1000 digits"),
+        ({"count": 1, "ratio": HUGE}, "parameter 'ratio' expects a finite number"),
+        ({"count": 1, "text": 10**5000}, "parameter 'text' expects at most 1000 digits"),
+        ({"count": 1, "flag": 10**5000}, "got an integer of more than 1000 digits"),
+    ],
+)
+def test_absurdly_long_integers_are_bad_arguments(args: dict[str, object], message: str) -> None:
+    with pytest.raises(ArgumentsError, match=message):
+        canonical_arguments(META, args)  # type: ignore[arg-type]
+
+
+def test_read_integer_refuses_what_is_too_long() -> None:
+    assert read_integer("-" + "9" * MAX_INTEGER_DIGITS) == -(10**MAX_INTEGER_DIGITS - 1)
+    assert read_integer("9" * (MAX_INTEGER_DIGITS + 1)) is None
+    assert read_integer("1.5") is None
