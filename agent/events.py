@@ -72,19 +72,23 @@ class StepStarted(_Event):
 
 
 class Token(_Event):
-    """A piece of generated text, as soon as the model produced it."""
+    """A piece of generated text, as soon as the model produced it; `reasoning` when it is part
+    of a reasoning model's `<think>` block rather than its reply."""
 
     kind: Literal["token"] = "token"
     step: int
     text: str
+    reasoning: bool = False
 
 
 class StepFinished(_Event):
-    """A model turn ended: its completion, the calls parsed from it and any parse errors."""
+    """A model turn ended: its completion, the calls parsed from it and any parse errors;
+    `reasoning` is a reasoning model's thinking, kept out of the answer and of call parsing."""
 
     kind: Literal["step"] = "step"
     step: int
     completion: Completion
+    reasoning: str = ""
     calls: tuple[ToolCall, ...] = ()
     errors: tuple[str, ...] = ()
     grammar: bool = False

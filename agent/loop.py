@@ -42,6 +42,7 @@ from agent.events import (
 )
 from agent.executor import unknown_tool_result
 from agent.messages import ChatMessage, JsonScalar, Prompt, ToolCall
+from agent.reasoning import Reasoning, ReasoningStream
 from agent.syntax import MAX_CALLS, CallSyntax, detect_syntax, get_syntax
 from agent.syntax.prompt import function_schema
 from tool_runner import ToolMetadata, ToolResult
@@ -181,6 +182,7 @@ def run_agent(
     listed = template_lists_tools(backend, syntax)
     template_tools = [function_schema(tool) for tool in tools] if listed else []
     messages = initial_messages(prompt, syntax, [] if listed else tools, settings.system)
+    reasoning = Reasoning.detect(backend.chat_template)
     yield RunStarted(syntax=syntax.name, tools=tuple(t.name for t in tools), grammar=constrained)
     previous: dict[CallKey, tuple[ToolResult, int]] = {}  # the last step's calls: result, repeats
     for step in range(1, settings.max_steps + 1):
@@ -191,9 +193,13 @@ def run_agent(
             else None
         )
         rendered = backend.render(messages, tools=template_tools)
+        opened = reasoning.opened_by(rendered.text)
+        grammar = reasoning.constrain(grammar, opened=opened) if grammar is not None else None
         yield StepStarted(step=step, prompt=rendered.text, grammar=grammar is not None)
-        completion = yield from _generate(backend, rendered, grammar, step)
-        parsed = syntax.parse(completion.text, tools)
+        thinking = reasoning.stream(opened=opened)
+        completion = yield from _generate(backend, rendered, grammar, step, thinking)
+        thought, reply = reasoning.split(completion.text, opened=opened)
+        parsed = syntax.parse(reply, tools)
         cut_off = completion.finish_reason == "length"
         calls = () if cut_off else calls_to_run(parsed.calls, parallel=settings.parallel_calls)
         parsed = parsed.model_copy(update={"calls": calls})
@@ -204,6 +210,7 @@ def run_agent(
             calls=calls,
             errors=parsed.errors,
             grammar=grammar is not None,
+            reasoning=thought,
         )
         if cut_off:
             message = (
@@ -213,7 +220,7 @@ def run_agent(
             yield _stopped("max_tokens", message, step, messages)
             return
         if not calls and not parsed.errors:
-            answer = parsed.content.strip() or completion.text.strip()
+            answer = parsed.content.strip() or reply.strip()
             yield Answer(text=answer, steps=step, messages=tuple(messages))
             return
         current: dict[CallKey, tuple[ToolResult, int]] = {}
@@ -277,13 +284,16 @@ def _stopped(
 
 
 def _generate(
-    backend: ChatBackend, prompt: Prompt, grammar: str | None, step: int
+    backend: ChatBackend, prompt: Prompt, grammar: str | None, step: int, thinking: ReasoningStream
 ) -> Generator[Event, None, Completion]:
     stream = backend.stream_prompt(prompt, grammar=grammar)
     while True:
         try:
-            piece = next(stream)
+            pieces = thinking.feed(next(stream))
         except StopIteration as done:
+            for text, reasoning in thinking.finish():
+                yield Token(step=step, text=text, reasoning=reasoning)
             completion: Completion = done.value
             return completion
-        yield Token(step=step, text=piece)
+        for text, reasoning in pieces:
+            yield Token(step=step, text=text, reasoning=reasoning)

@@ -6,7 +6,8 @@
     Execution result: Something to echo
     Agent response: Something to echo
 
-Model text and results go to stdout; with `verbose`, prompts and per-step figures go to stderr.
+Model text and results go to stdout; with `verbose`, prompts, a reasoning model's thinking and
+per-step figures go to stderr.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class HumanRenderer:
         """Show one event."""
         if isinstance(event, StepStarted):
             self._step_started(event)
+        elif isinstance(event, Token) and event.reasoning:
+            if self.verbose:  # a reasoning model's thinking: shown only with --verbose
+                click.echo(event.text, nl=False, err=True)
         elif isinstance(event, Token):
             click.echo(event.text, nl=False)
             self._at_line_start = event.text.endswith("\n")

@@ -172,8 +172,8 @@ def repeated_calls(b: GrammarBuilder, call_rule: str, separator: str, *, max_cal
     return b.rule("calls", f"{call_rule} {more}")
 
 
-def free_text(b: GrammarBuilder, *, forbidden: str, first_not: str = "") -> str:
-    """Unbounded plain text (`text` rule, possibly empty) that never contains `forbidden` (when
+def free_text(b: GrammarBuilder, *, forbidden: str, first_not: str = "", name: str = "text") -> str:
+    """Unbounded plain text (rule `name`, possibly empty) that never contains `forbidden` (when
     given) and whose first character is neither whitespace nor one of `first_not`.
 
     Built as the string-matching automaton of `forbidden` (KMP): state i means the text ends with
@@ -182,22 +182,39 @@ def free_text(b: GrammarBuilder, *, forbidden: str, first_not: str = "") -> str:
     """
     excluded_first = set(_WHITESPACE + first_not)
     if not forbidden:
-        return b.rule("text", f'{char_class(sorted(excluded_first), negate=True)} .* | ""')
+        return b.rule(name, f'{char_class(sorted(excluded_first), negate=True)} .* | ""')
     states = len(forbidden)
     for state in range(-1, states):  # -1: before the first character
         source = max(state, 0)
         special = sorted(ch for ch in set(forbidden) if _next_state(forbidden, source, ch) != 0)
         skip = excluded_first if state < 0 else set()
         alternatives = [
-            f"{literal(ch)} {rule_name('text-state', target)}"
+            f"{literal(ch)} {rule_name(name + '-state', target)}"
             for ch in special
             if ch not in skip and (target := _next_state(forbidden, source, ch)) < states
         ]
         other = char_class(sorted(set(special) | skip), negate=True)
-        alternatives.append(f"{other} {rule_name('text-state', 0)}")
+        alternatives.append(f"{other} {rule_name(name + '-state', 0)}")
         alternatives.append('""')  # the text may end in any state
-        b.rule("text" if state < 0 else rule_name("text-state", state), " | ".join(alternatives))
-    return "text"
+        b.rule(name if state < 0 else rule_name(name + "-state", state), " | ".join(alternatives))
+    return name
+
+
+def after_reasoning(gbnf: str, open_tag: str, close_tag: str, *, opened: bool) -> str:
+    """A built grammar `gbnf` that applies only after a reasoning block (a lazy grammar): the
+    reply may first hold `open_tag`, free text without `close_tag`, `close_tag`; with `opened`
+    (the prompt opened the block) it starts inside the block and must close it first."""
+    b = GrammarBuilder()
+    text = free_text(b, forbidden=close_tag, name="reasoning-text")
+    body = f"[ \\t\\n]* {text} {literal(close_tag)} [ \\t\\n]*"
+    if opened:
+        b.rule("root", f"{body} after-reasoning")
+    else:
+        b.rule("root", f"({literal(open_tag)} {body})? after-reasoning")
+    for line in gbnf.splitlines():  # GrammarBuilder.build writes one rule per line
+        name, body = line.split(" ::= ", 1)
+        b.rule("after-reasoning" if name == "root" else name, body)
+    return b.build()
 
 
 def _next_state(pattern: str, state: int, ch: str) -> int:

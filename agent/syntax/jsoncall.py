@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from agent.messages import JsonScalar, ToolCall
+from agent.messages import JsonScalar, ToolCall, is_plain_id
 from agent.syntax.base import call_id, snippet
 from agent.syntax.grammar import (
     GrammarBuilder,
@@ -68,6 +68,7 @@ def to_call(value: object, *, reply_text: str, index: int) -> ToolCall:
     """A decoded call object as a ToolCall; raises JsonCallError naming what is wrong."""
     if not isinstance(value, dict):
         raise JsonCallError(f"a call must be a JSON object, got {type(value).__name__}")
+    written_id = value.get("id")  # the model's own id (Mistral's), which its results must quote
     function = value.get("function")
     if isinstance(function, dict) and not any(key in value for key in NAME_KEYS):
         value = function
@@ -76,7 +77,7 @@ def to_call(value: object, *, reply_text: str, index: int) -> ToolCall:
         raise JsonCallError('a call needs the tool name as a string under "name"')
     raw_args: object = next((value[key] for key in ARGUMENT_KEYS if key in value), {})
     return ToolCall(
-        id=call_id(reply_text, index),
+        id=written_id if is_plain_id(written_id) else call_id(reply_text, index),
         name=name.strip(),
         arguments=_arguments(name, raw_args),
     )
