@@ -2,8 +2,9 @@
 
 Every store starts from nothing: no environment, arguments, stdin, files or network. The policy
 adds named environment variables, preopened directories (read-only unless granted writable) and
-stdio capture. Limits: an epoch deadline (wall clock), a per-memory size cap and caps on tables
-and instances, optional fuel, and bounded stdout/stderr capture. Failures are classified into a
+stdio capture. Limits: an epoch deadline (wall clock), the memory cap on the one linear memory a
+call may have plus caps on tables and instances (so the cap bounds the whole call: see
+`MAX_MEMORIES`), optional fuel, and bounded stdout/stderr capture. Failures are classified into a
 `ResultKind` with a one-line reason (never a wasm backtrace).
 
 `invoke` is the one path into a guest: new store (or a kept one) + instantiate + get the export
@@ -42,9 +43,18 @@ _OOM_MARKERS = (
 # reports a refused `memory.grow` only to the guest, as -1).
 _INNERMOST_FRAME = re.compile(r"^\s*0:\s+0x[0-9a-f]+ - (?:[^!\n]*!)?(?P<name>[^\n]+)$", re.M)
 _ALLOCATOR = re.compile(r"realloc|malloc|calloc|sbrk|alloc_error|rust_oom|__rdl_oom|dlmalloc")
-_MAX_TABLE_ELEMENTS = 1_000_000
-_MAX_MEMORIES = 16
-_MAX_INSTANCES = 1_000
+# Store limits that make `memory_mib` bound the whole call (wasmtime caps each memory, not their
+# sum): one linear memory (every component built here, C or Python, has exactly one), at most 4
+# tables of 100,000 elements (8 bytes each: 3.1 MiB in all; Python components use 2 tables of
+# under 10,000) and 100 core instances (Python components use 14).
+MAX_MEMORIES = 1
+MAX_TABLES = 4
+MAX_TABLE_ELEMENTS = 100_000
+MAX_INSTANCES = 100
+STORE_LIMITS = (
+    f"a call may have at most {MAX_MEMORIES} linear memory, {MAX_TABLES} tables of "
+    f"{MAX_TABLE_ELEMENTS:,} elements and {MAX_INSTANCES} instances"
+)
 
 
 class Capture:
@@ -108,9 +118,10 @@ def new_store(
     store.set_wasi(wasi)
     store.set_limits(
         memory_size=limits.memory_bytes,
-        table_elements=_MAX_TABLE_ELEMENTS,
-        instances=_MAX_INSTANCES,
-        memories=_MAX_MEMORIES,
+        table_elements=MAX_TABLE_ELEMENTS,
+        instances=MAX_INSTANCES,
+        tables=MAX_TABLES,
+        memories=MAX_MEMORIES,
     )
     arm(store, shared, limits)
     return store
@@ -147,6 +158,8 @@ def classify(exc: BaseException, limits: Limits, captures: Captures) -> Failure:
         return Failure(ResultKind.TIMEOUT, f"timed out after {limits.timeout_s:g} s")
     if "all fuel consumed" in lowered:
         return Failure(ResultKind.FUEL_EXHAUSTED, f"ran out of fuel ({limits.fuel} units)")
+    if "resource limit exceeded" in lowered or "exceeds table limits" in lowered:
+        return memory_limit(f"{reason}; {STORE_LIMITS}", limits)
     innermost = _INNERMOST_FRAME.search(str(exc))
     if _out_of_memory(reason, captures) or (
         innermost is not None and _ALLOCATOR.search(innermost["name"])
