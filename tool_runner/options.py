@@ -32,7 +32,7 @@ _OPTIONS = (
         help="Sandbox policy (TOML or JSON).",
     ),
     click.option("--timeout", type=float, metavar="SECONDS", help="Wall-clock limit per call."),
-    click.option("--memory", type=int, metavar="MIB", help="Memory cap per linear memory."),
+    click.option("--memory", type=int, metavar="MIB", help="Memory cap per call."),
     click.option("--fuel", type=int, metavar="UNITS", help="Instruction fuel per call."),
     click.option("--max-output", type=int, metavar="BYTES", help="Cap on output and stdio."),
     click.option(
