@@ -49,16 +49,45 @@ def canonical_arguments(metadata: ToolMetadata, args: Mapping[str, ArgValue]) ->
 
 
 def canonical_value(param: ToolParam, value: ArgValue) -> str:
-    """One value in canonical form for `param`'s type; raises ArgumentsError."""
+    """One value in canonical form for `param`'s type, within its enum or bounds; raises
+    ArgumentsError."""
     if value is None:
         raise ArgumentsError(f"parameter {param.name!r} has no value")
     if param.type == "string":
-        return _string(param, value)
+        text = _string(param, value)
+        return _enum_value(param, text) if param.enum else text
     if param.type == "integer":
-        return _integer(param, value)
+        return _within_bounds(param, _integer(param, value))
     if param.type == "number":
-        return _number(param, value)
+        return _within_bounds(param, _number(param, value))
     return _boolean(param, value)
+
+
+def _enum_value(param: ToolParam, text: str) -> str:
+    """The enum's own spelling of `text` (matched exactly, else ignoring case and surrounding
+    spaces); raises ArgumentsError listing the values."""
+    if text in param.enum:
+        return text
+    folded = [value for value in param.enum if value.casefold() == text.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    raise ArgumentsError(
+        f"parameter {param.name!r} expects one of: {', '.join(param.enum)} (got {shown!r})"
+    )
+
+
+def _within_bounds(param: ToolParam, text: str) -> str:
+    """`text` (a canonical number) when it is within `param`'s bounds; raises ArgumentsError."""
+    low, high = param.minimum, param.maximum
+    number = int(text) if INTEGER.fullmatch(text) else float(text)
+    if (low is None or number >= low) and (high is None or number <= high):
+        return text
+    if low is not None and high is not None:
+        what = f"a value from {low} to {high}"
+    else:
+        what = f"a value of at least {low}" if low is not None else f"a value of at most {high}"
+    raise _expected(param, what, number)
 
 
 def read_integer(text: str) -> int | None:

@@ -1,19 +1,33 @@
-"""What a tool says about itself: the data read from a component's `get-metadata` export."""
+"""What a tool says about itself: the data read from a component's `get-metadata` export.
+
+A parameter's `type` on the wire (the WIT `param` record) is a JSON Schema type name, or, to
+narrow it, a JSON Schema fragment: `{"type": "string", "enum": ["now", "add"]}`,
+`{"type": "integer", "minimum": 1, "maximum": 65536}`. Components that predate the fragments
+keep working; `ToolParam.from_wire` reads both (guests write them: `tools/pyguest/toolspec.py`,
+`wit-lib/c/llm_agent_tool.h`).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+import math
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ParamType = Literal["string", "integer", "number", "boolean"]
+PARAM_TYPES: tuple[ParamType, ...] = get_args(ParamType)
 World = Literal["llm-agent", "seed"]
 ArgValue = str | int | float | bool | None
 """One argument value as a caller (or a model, through JSON) gives it."""
+Bound = int | float
+_FRAGMENT_KEYS = ("type", "enum", "minimum", "maximum")
 
 
 class ToolParam(BaseModel):
-    """One parameter of a tool, with its JSON Schema type."""
+    """One parameter of a tool, with its JSON Schema type and, optionally, the values allowed:
+    `enum` (string parameters: the only strings accepted) or `minimum`/`maximum` (inclusive
+    bounds of integer and number parameters). Raises ValueError when they do not fit the type."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -21,6 +35,75 @@ class ToolParam(BaseModel):
     description: str
     type: ParamType
     required: bool
+    enum: tuple[str, ...] = ()
+    minimum: Bound | None = None
+    maximum: Bound | None = None
+
+    @model_validator(mode="after")
+    def _check_constraints(self) -> ToolParam:
+        if self.enum and self.type != "string":
+            raise ValueError(f"parameter {self.name!r}: only a string parameter takes an enum")
+        if len(set(self.enum)) != len(self.enum):
+            raise ValueError(f"parameter {self.name!r}: the enum repeats a value")
+        bounds = [b for b in (self.minimum, self.maximum) if b is not None]
+        if bounds and self.type not in ("integer", "number"):
+            raise ValueError(f"parameter {self.name!r}: only numbers take a minimum or maximum")
+        if any(isinstance(b, bool) or not math.isfinite(b) for b in bounds):
+            raise ValueError(f"parameter {self.name!r}: bounds must be finite numbers")
+        if len(bounds) == 2 and bounds[0] > bounds[1]:
+            raise ValueError(f"parameter {self.name!r}: minimum is above maximum")
+        return self
+
+    @classmethod
+    def from_wire(cls, name: str, description: str, type_text: str, required: bool) -> ToolParam:
+        """A parameter as the component's metadata record gives it (see the module docstring);
+        raises ValueError naming what is wrong."""
+        if not type_text.lstrip().startswith("{"):
+            if type_text not in PARAM_TYPES:
+                raise ValueError(
+                    f"parameter {name!r} has unsupported type {type_text!r} "
+                    f"(expected one of: {', '.join(PARAM_TYPES)}, or a JSON Schema fragment)"
+                )
+            return cls(name=name, description=description, type=type_text, required=required)
+        try:
+            fragment = json.loads(type_text)
+        except (ValueError, RecursionError):
+            raise ValueError(f"parameter {name!r}: its type is not valid JSON") from None
+        if not isinstance(fragment, dict) or fragment.get("type") not in PARAM_TYPES:
+            raise ValueError(
+                f'parameter {name!r}: a type fragment needs "type": one of {", ".join(PARAM_TYPES)}'
+            )
+        unknown = sorted(set(fragment) - set(_FRAGMENT_KEYS))
+        if unknown:
+            raise ValueError(f"parameter {name!r}: unsupported type keyword {unknown[0]!r}")
+        enum = fragment.get("enum", [])
+        if not isinstance(enum, list) or not all(isinstance(v, str) for v in enum):
+            raise ValueError(f"parameter {name!r}: enum must be a list of strings")
+        for key in ("minimum", "maximum"):
+            if key in fragment and not isinstance(fragment[key], int | float):
+                raise ValueError(f"parameter {name!r}: {key} must be a number")
+        return cls(
+            name=name,
+            description=description,
+            type=fragment["type"],
+            required=required,
+            enum=tuple(enum),
+            minimum=fragment.get("minimum"),
+            maximum=fragment.get("maximum"),
+        )
+
+    def property_schema(self) -> dict[str, Any]:
+        """This parameter's JSON Schema: type, description and constraints."""
+        schema: dict[str, Any] = {"type": self.type, "description": self.description}
+        return schema | self._constraints()
+
+    def _constraints(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"enum": list(self.enum)} if self.enum else {}
+        if self.minimum is not None:
+            found["minimum"] = self.minimum
+        if self.maximum is not None:
+            found["maximum"] = self.maximum
+        return found
 
 
 class UsageCall(BaseModel):
@@ -67,9 +150,7 @@ class ToolMetadata(BaseModel):
         """The JSON Schema (an object schema) of this tool's arguments."""
         return {
             "type": "object",
-            "properties": {
-                p.name: {"type": p.type, "description": p.description} for p in self.params
-            },
+            "properties": {p.name: p.property_schema() for p in self.params},
             "required": [p.name for p in self.params if p.required],
             "additionalProperties": False,
         }

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
+from pydantic import ValidationError
 from wasmtime import component
 
 from tool_runner.directive import example_calls
@@ -27,7 +28,6 @@ from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage, World
 TOOL_INTERFACE = re.compile(r"^llm-agent:tool/tool(@0\.1\.[0-9]+)?$")
 _WASI = re.compile(r"^wasi:(cli|clocks|filesystem|io|random|sockets)/[a-z0-9-]+@0\.2\.[0-9]+$")
 _HOST = re.compile(r"^llm-agent:tool/host(@0\.1\.[0-9]+)?$")
-_PARAM_TYPES = ("string", "integer", "number", "boolean")
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,7 @@ def _describe_missing(name: str) -> str:
 def read_metadata(path: Path, world: World, value: Any) -> ToolMetadata:
     """Convert get-metadata's record into ToolMetadata; raises MetadataError if unusable."""
     try:
-        params = tuple(
-            ToolParam(
-                name=p.name, description=p.description, type=p.type, required=bool(p.required)
-            )
-            for p in _check_params(path, value.params)
-        )
+        params = _read_params(path, value.params)
         if not str(value.name).strip():
             raise MetadataError(path, "get-metadata returned an empty tool name")
         metadata = ToolMetadata(
@@ -109,19 +104,23 @@ def read_metadata(path: Path, world: World, value: Any) -> ToolMetadata:
         raise MetadataError(path, f"get-metadata returned an unexpected record ({exc})") from exc
 
 
-def _check_params(path: Path, params: list[Any]) -> list[Any]:
+def _read_params(path: Path, params: list[Any]) -> tuple[ToolParam, ...]:
+    """The parameter records as ToolParams (a `type` may be a JSON Schema fragment, see
+    `ToolParam.from_wire`); raises MetadataError."""
     seen: set[str] = set()
+    read = []
     for p in params:
-        if p.type not in _PARAM_TYPES:
-            raise MetadataError(
-                path,
-                f"parameter {p.name!r} has unsupported type {p.type!r} "
-                f"(expected one of: {', '.join(_PARAM_TYPES)})",
-            )
         if not p.name or p.name in seen:
             raise MetadataError(path, f"parameter name {p.name!r} is empty or repeated")
         seen.add(p.name)
-    return params
+        try:
+            read.append(ToolParam.from_wire(p.name, p.description, p.type, bool(p.required)))
+        except ValidationError as exc:
+            reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise MetadataError(path, reason) from None
+        except ValueError as exc:
+            raise MetadataError(path, str(exc)) from None
+    return tuple(read)
 
 
 def lower_arguments(world: World, arguments: dict[str, str]) -> list[Any]:

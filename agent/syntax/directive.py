@@ -13,6 +13,7 @@ from agent.syntax.directive_parser import (
     parse_directive,
     render_call,
     render_directive,
+    render_value,
 )
 from agent.syntax.grammar import (
     MAX_STRING_CHARS,
@@ -21,9 +22,9 @@ from agent.syntax.grammar import (
     free_text,
     json_string,
     literal,
+    param_value,
     repeated_calls,
     rule_name,
-    typed_value,
 )
 from agent.syntax.prompt import describe_tools, with_preamble
 from tool_runner import MARKER, ToolMetadata, ToolUsage
@@ -76,7 +77,7 @@ class DirectiveSyntax(SyntaxBase):
         for index, tool in enumerate(tools):
             args = []
             for param in canonical_params(tool):
-                value = typed_value(b, param.type, string_rule=string)
+                value = param_value(b, param, string_rule=string, write_string=render_value)
                 member = f"{literal(', ' + param.name + '=')} {value}"
                 args.append(member if param.required else f"({member})?")
             body = " ".join([literal(tool.name), *args])

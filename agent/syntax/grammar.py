@@ -9,7 +9,8 @@ rather than taken from llama-cpp-python's converter, which lets raw control char
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 
 from agent.syntax.gbnf import validate_gbnf
 from tool_runner import ParamType, ToolMetadata, ToolParam
@@ -150,6 +151,35 @@ def typed_value(b: GrammarBuilder, kind: ParamType, *, string_rule: str) -> str:
     if kind == "number":
         return number(b)
     return boolean(b)
+
+
+def param_value(
+    b: GrammarBuilder, param: ToolParam, *, string_rule: str, write_string: Callable[[str], str]
+) -> str:
+    """The grammar of one value of `param`: one of its enum's strings (each as `write_string`
+    writes it in the syntax), an integer with no more digits (and no sign) than its bounds
+    allow, else any value of its type (`typed_value`). Validation checks the exact bounds."""
+    if param.enum:
+        return "(" + " | ".join(literal(write_string(value)) for value in param.enum) + ")"
+    if param.type == "integer" and (param.minimum is not None or param.maximum is not None):
+        return _bounded_integer(param.minimum, param.maximum)
+    return typed_value(b, param.type, string_rule=string_rule)
+
+
+def _bounded_integer(low: float | None, high: float | None) -> str:
+    """An integer text for bounds `low`..`high` (either may be None): no sign when `low` is not
+    negative, no "0" when 0 is out of range, and when both are given no more digits than the
+    wider bound has."""
+    digits = _MAX_INT_DIGITS
+    if low is not None and high is not None:
+        widest = max(abs(math.trunc(low)), abs(math.trunc(high)))
+        digits = min(_MAX_INT_DIGITS, len(str(widest)))
+    more = f" [0-9]{{0,{digits - 1}}}" if digits > 1 else ""
+    alternatives = [f"[1-9]{more}"]
+    if (low is None or low <= 0) and (high is None or high >= 0):
+        alternatives.insert(0, '"0"')
+    sign = '"-"? ' if low is None or low < 0 else ""
+    return f"({sign}({' | '.join(alternatives)}))"
 
 
 def canonical_params(tool: ToolMetadata) -> tuple[ToolParam, ...]:

@@ -20,8 +20,8 @@ from agent.syntax.grammar import (
     json_string,
     literal,
     object_members,
+    param_value,
     rule_name,
-    typed_value,
 )
 from tool_runner import ToolMetadata, read_integer
 
@@ -125,6 +125,10 @@ def calls_json(
     ]
 
 
+def _json_text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def call_object_rule(
     b: GrammarBuilder, tools: Sequence[ToolMetadata], *, name_key: str, args_key: str
 ) -> str:
@@ -134,7 +138,7 @@ def call_object_rule(
     for index, tool in enumerate(tools):
         members = {
             p.name: f"{literal(json.dumps(p.name, ensure_ascii=False) + ': ')} "
-            f"{typed_value(b, p.type, string_rule=string)}"
+            f"{param_value(b, p, string_rule=string, write_string=_json_text)}"
             for p in tool.params
         }
         args = object_members(

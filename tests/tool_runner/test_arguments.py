@@ -111,3 +111,67 @@ def test_read_integer_refuses_what_is_too_long() -> None:
     assert read_integer("-" + "9" * MAX_INTEGER_DIGITS) == -(10**MAX_INTEGER_DIGITS - 1)
     assert read_integer("9" * (MAX_INTEGER_DIGITS + 1)) is None
     assert read_integer("1.5") is None
+
+
+BOUNDED = ToolMetadata(
+    name="bounded",
+    description="d",
+    version="1",
+    params=(
+        ToolParam(name="op", description="o", type="string", required=True, enum=("now", "Add")),
+        ToolParam(name="n", description="n", type="integer", required=False, minimum=-2, maximum=9),
+        ToolParam(name="x", description="x", type="number", required=False, minimum=0.5),
+        ToolParam(name="y", description="y", type="number", required=False, maximum=1e3),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            {"op": "now", "n": -2, "x": 0.5, "y": 1000},
+            {"op": "now", "n": "-2", "x": "0.5", "y": "1000"},
+        ),
+        ({"op": " add ", "n": "9"}, {"op": "Add", "n": "9"}),
+        ({"op": "NOW", "x": "1e300"}, {"op": "now", "x": "1e+300"}),
+    ],
+)
+def test_values_within_the_enum_and_bounds(
+    args: dict[str, object], expected: dict[str, str]
+) -> None:
+    assert canonical_arguments(BOUNDED, args) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"op": "later"}, "parameter 'op' expects one of: now, Add (got 'later')"),
+        ({"op": 5}, "parameter 'op' expects one of: now, Add (got '5')"),
+        ({"op": "now", "n": 10}, "parameter 'n' expects a value from -2 to 9, got 10"),
+        ({"op": "now", "n": "-3"}, "parameter 'n' expects a value from -2 to 9, got -3"),
+        ({"op": "now", "x": 0.25}, "parameter 'x' expects a value of at least 0.5, got 0.25"),
+        ({"op": "now", "y": "1001"}, "parameter 'y' expects a value of at most 1000.0, got 1001"),
+    ],
+)
+def test_values_outside_the_enum_or_bounds_are_bad_arguments(
+    args: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ArgumentsError) as info:
+        canonical_arguments(BOUNDED, args)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"type": "integer", "enum": ("a",)}, "only a string parameter takes an enum"),
+        ({"type": "string", "enum": ("a", "a")}, "the enum repeats a value"),
+        ({"type": "boolean", "maximum": 1}, "only numbers take a minimum or maximum"),
+        ({"type": "number", "minimum": float("inf")}, "bounds must be finite numbers"),
+        ({"type": "integer", "minimum": 3, "maximum": 2}, "minimum is above maximum"),
+    ],
+)
+def test_constraints_must_fit_the_type(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ToolParam(name="p", description="d", required=True, **fields)  # type: ignore[arg-type]

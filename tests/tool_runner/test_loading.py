@@ -147,6 +147,46 @@ def test_unsupported_parameter_type_is_a_metadata_error(
     assert "parameter 'items' has unsupported type 'array'" in str(info.value)
 
 
+def test_a_json_schema_fragment_narrows_a_parameter(
+    runner: ToolRunner, write_component: Callable[[Spec, str], Path]
+) -> None:
+    params = (
+        Param("value", "what to echo"),
+        Param("op", "what to do", required=False, enum=("now", "add")),
+        Param("n", "how many", "integer", False, minimum=1, maximum=9),
+    )
+    tool = runner.load(write_component(Spec(params=params), "narrowed"))
+    _, op, n = tool.metadata.params
+    assert op.type == "string" and op.enum == ("now", "add")
+    assert n.type == "integer" and (n.minimum, n.maximum) == (1, 9)
+    assert tool.call({"value": "x", "op": " ADD", "n": 3}).output == "x"  # the enum's spelling
+    assert tool.call({"value": "x", "op": "later"}).error == (
+        "parameter 'op' expects one of: now, add (got 'later')"
+    )
+    assert tool.call({"value": "x", "n": 10}).kind is ResultKind.INVALID_ARGUMENTS
+
+
+@pytest.mark.parametrize(
+    ("wire", "message"),
+    [
+        ('{"type": "string", "enum": [1, 2]}', "enum must be a list of strings"),
+        ('{"type": "integer", "enum": ["a"]}', "only a string parameter takes an enum"),
+        ('{"type": "string", "minimum": 1}', "only numbers take a minimum or maximum"),
+        ('{"type": "number", "minimum": 2, "maximum": 1}', "minimum is above maximum"),
+        ('{"type": "array"}', 'a type fragment needs "type"'),
+        ('{"type": "string", "pattern": "x"}', "unsupported type keyword 'pattern'"),
+        ('{"type": "string"', "its type is not valid JSON"),
+    ],
+)
+def test_a_bad_type_fragment_is_a_metadata_error(
+    runner: ToolRunner, write_component: Callable[[Spec, str], Path], wire: str, message: str
+) -> None:
+    spec = Spec(params=(Param("p", "a param", wire),))
+    with pytest.raises(MetadataError) as info:
+        runner.load(write_component(spec, "bad-fragment"))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
 def test_load_dir_sorts_by_tool_name_and_rejects_duplicates(
     runner: ToolRunner, tmp_path: Path
 ) -> None:

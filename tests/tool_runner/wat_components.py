@@ -95,7 +95,9 @@ class _Data:
 def _metadata(spec: Spec, data: _Data) -> int:
     params = []
     for p in spec.params:
-        params.append((*data.string(p.name), *data.string(p.description), *data.string(p.type)))
+        params.append(
+            (*data.string(p.name), *data.string(p.description), *data.string(p.wire_type()))
+        )
     usage = [(*data.string(u.user), *data.string(u.assistant)) for u in spec.usage]
     params_raw = b"".join(
         struct.pack("<6IB3x", *fields, int(p.required))

@@ -107,18 +107,31 @@ def test_searches_substrings_and_regexes(files: Tool) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"op": "delete"}, "unknown op 'delete'"),
         ({"op": "read", "path": "missing.txt"}, "'missing.txt' does not exist"),
         ({"op": "read", "path": "notes"}, "is a directory"),
         ({"op": "list", "path": "report.md"}, "is a file, not a directory"),
         ({"op": "read", "path": "image.bin"}, "not a UTF-8 text file"),
-        ({"op": "read", "path": "report.md", "max_bytes": "0"}, "positive"),
         ({"op": "search"}, "needs a pattern"),
         ({"op": "search", "pattern": "(", "regex": "true"}, "invalid regular expression"),
     ],
 )
 def test_bad_requests_get_clear_errors(files: Tool, args: dict[str, str], message: str) -> None:
     assert message in _error(files, **args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"op": "delete"}, "parameter 'op' expects one of: list, read, search (got 'delete')"),
+        ({"op": "read", "max_bytes": "0"}, "'max_bytes' expects a value from 1 to 65536, got 0"),
+        ({"op": "read", "max_bytes": 65537}, "expects a value from 1 to 65536, got 65537"),
+    ],
+)
+def test_values_outside_the_declared_ones_never_reach_the_tool(
+    files: Tool, args: dict[str, str], message: str
+) -> None:
+    result = files.call(args)
+    assert result.kind is ResultKind.INVALID_ARGUMENTS and message in (result.error or "")
 
 
 def test_a_read_only_grant_is_enough(load_tool: LoadTool, workspace: Path) -> None:

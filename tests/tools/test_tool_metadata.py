@@ -60,3 +60,17 @@ def test_the_components_directory_loads_as_the_six_tools(
         load_tool(folder)  # fails with the `make components` hint when one is missing
     names = {tool.name for tool in runner.load_dir(components_dir)}
     assert set(TOOLS.values()) <= names
+
+
+def test_the_shipped_tools_declare_their_closed_sets_and_bounds(load_tool: LoadTool) -> None:
+    datetime_op = load_tool("datetime").metadata.param("op")
+    assert datetime_op is not None and datetime_op.enum == ("now", "days_between", "add", "weekday")
+    files = load_tool("files").metadata
+    assert files.param("op").enum == ("list", "read", "search")  # type: ignore[union-attr]
+    max_bytes = files.param("max_bytes")
+    assert max_bytes is not None and (max_bytes.minimum, max_bytes.maximum) == (1, 65536)
+    schema = files.json_schema()["properties"]
+    assert schema["op"]["enum"] == ["list", "read", "search"]
+    assert (schema["max_bytes"]["minimum"], schema["max_bytes"]["maximum"]) == (1, 65536)
+    max_chars = load_tool("http-get").metadata.param("max_chars")
+    assert max_chars is not None and (max_chars.minimum, max_chars.maximum) == (1, 32000)

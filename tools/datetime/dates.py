@@ -32,7 +32,7 @@ SPEC = ToolSpec(
     ),
     version="0.1.0",
     params=(
-        Param("op", "One of: now, days_between, add, weekday"),
+        Param("op", "What to compute", enum=OPS),
         Param(
             "timezone",
             "IANA time zone such as America/New_York; default UTC",

@@ -34,13 +34,20 @@ SPEC = ToolSpec(
     ),
     version="0.1.0",
     params=(
-        Param("op", "One of: list, read, search"),
+        Param("op", "What to do", enum=OPS),
         Param(
             "path", "File or directory relative to the granted directory; default .", required=False
         ),
         Param("pattern", "For search: the text (or regular expression) to find", required=False),
         Param("regex", "For search: treat pattern as a regular expression", "boolean", False),
-        Param("max_bytes", "For read: at most this many bytes (at most 65536)", "integer", False),
+        Param(
+            "max_bytes",
+            "For read: at most this many bytes",
+            "integer",
+            False,
+            minimum=1,
+            maximum=MAX_READ_BYTES,
+        ),
     ),
     usage=(
         Usage("What files do I have?", "USE_TOOL: Files, op=list"),

@@ -46,6 +46,8 @@ SPEC = ToolSpec(
             f"Return at most this many characters of the body (default {DEFAULT_MAX_CHARS})",
             "integer",
             False,
+            minimum=1,
+            maximum=MAX_CHARS,
         ),
         Param("raw", "Return HTML markup as is instead of its text", "boolean", False),
     ),

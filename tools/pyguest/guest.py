@@ -23,7 +23,7 @@ def _metadata(spec: ToolSpec) -> types.Metadata:
         name=spec.name,
         description=spec.description,
         version=spec.version,
-        params=[types.Param(p.name, p.description, p.type, p.required) for p in spec.params],
+        params=[types.Param(p.name, p.description, p.wire_type(), p.required) for p in spec.params],
         usage=[types.Usage(u.user, u.assistant) for u in spec.usage],
     )
 

@@ -7,6 +7,7 @@ turns the pair into the component's `tool` export; tests call `run` directly in 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,12 +22,32 @@ class ToolError(Exception):
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter; `type` is a JSON Schema type: string, integer, number or boolean."""
+    """One parameter; `type` is a JSON Schema type: string, integer, number or boolean.
+
+    `enum` lists the only strings a string parameter accepts; `minimum`/`maximum` bound an
+    integer or number parameter (inclusive). The host checks them before the tool runs, and the
+    agent constrains the model's decoding to them.
+    """
 
     name: str
     description: str
     type: str = "string"
     required: bool = True
+    enum: tuple[str, ...] = ()
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+
+    def wire_type(self) -> str:
+        """The metadata record's `type`: the type name, or with constraints a JSON Schema
+        fragment such as `{"type": "string", "enum": ["a", "b"]}` (which the host parses)."""
+        fragment: dict[str, object] = {"type": self.type}
+        if self.enum:
+            fragment["enum"] = list(self.enum)
+        if self.minimum is not None:
+            fragment["minimum"] = self.minimum
+        if self.maximum is not None:
+            fragment["maximum"] = self.maximum
+        return self.type if len(fragment) == 1 else json.dumps(fragment)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,9 @@ typedef struct {
 typedef struct {
     lat_string name;
     lat_string description;
-    lat_string type; /* "string", "integer", "number" or "boolean" */
+    lat_string type; /* "string", "integer", "number" or "boolean", or a JSON Schema fragment
+                      * that narrows it: LAT_STR("{\"type\":\"string\",\"enum\":[\"a\",\"b\"]}"),
+                      * LAT_STR("{\"type\":\"integer\",\"minimum\":1,\"maximum\":10}") */
     bool required;
 } lat_param;
 
