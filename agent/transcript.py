@@ -41,7 +41,8 @@ class CallRecord(_Frozen):
 
 
 class StepRecord(_Frozen):
-    """One model turn: its text, token counts, timings, calls and parse errors."""
+    """One model turn: its text, token counts, timings, calls and parse errors; `reasoning` is a
+    reasoning model's thinking (also in `text`, which is the whole reply)."""
 
     step: int
     text: str
@@ -55,6 +56,7 @@ class StepRecord(_Frozen):
     finish_reason: str
     calls: tuple[CallRecord, ...] = ()
     errors: tuple[str, ...] = ()
+    reasoning: str = ""
 
 
 class Transcript(_Frozen):
@@ -121,6 +123,7 @@ class TranscriptRecorder:
             StepRecord(
                 step=done.step,
                 text=c.text,
+                reasoning=done.reasoning,
                 grammar=done.grammar,
                 prompt_tokens=c.prompt_tokens,
                 cached_tokens=c.cached_tokens,

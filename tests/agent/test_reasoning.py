@@ -18,6 +18,7 @@ from agent.loop import run_agent
 from agent.messages import JsonScalar
 from agent.reasoning import NO_REASONING, Reasoning
 from agent.syntax import get_syntax
+from agent.transcript import TranscriptRecorder
 from tool_runner import ToolMetadata, ToolParam
 
 QWEN3 = (Path(__file__).parent / "templates" / "qwen3.jinja").read_text()
@@ -114,6 +115,10 @@ def test_the_loop_keeps_reasoning_out_of_calls_and_answer() -> None:
     assert all(g is not None and g.startswith('root ::= ("<think>"') for g in backend.grammars)
     # the next prompt holds the reasoning turn as the model wrote it, then the result
     assert backend.prompts[1].startswith(backend.prompts[0] + thought + CALL)
+    recorder = TranscriptRecorder()
+    for event in events:
+        recorder.add(event)
+    assert [s.reasoning for s in recorder.transcript().steps] == [steps[0].reasoning, "done"]
 
 
 @pytest.mark.parametrize("verbose", [False, True])
