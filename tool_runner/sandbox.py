@@ -17,8 +17,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import wasmtime
@@ -51,6 +52,8 @@ MAX_MEMORIES = 1
 MAX_TABLES = 4
 MAX_TABLE_ELEMENTS = 100_000
 MAX_INSTANCES = 100
+# How long closing a store waits for wasmtime to release its output sinks (microseconds, as a rule).
+SINK_RELEASE_S = 1.0
 STORE_LIMITS = (
     f"a call may have at most {MAX_MEMORIES} linear memory, {MAX_TABLES} tables of "
     f"{MAX_TABLE_ELEMENTS:,} elements and {MAX_INSTANCES} instances"
@@ -85,17 +88,58 @@ class Capture:
         self.overflowed = False
 
 
+class _Sink:
+    """What wasmtime holds as one store's stdout or stderr: it forwards to a `Capture` and says
+    when wasmtime has let go of it (`released`).
+
+    wasmtime writes to it and releases it from its own (tokio) threads, the release a moment
+    after the store is closed. A release still pending when the interpreter shuts down calls
+    into a finalizing Python, which ends that thread with `pthread_exit`; the forced unwind
+    through Rust frames aborts the process ("panic in a function that cannot unwind", rc 134).
+    So whoever closes a store waits for its sinks' release (`Captures.wait_released`).
+    """
+
+    def __init__(self, capture: Capture, released: threading.Event) -> None:
+        self.capture = capture
+        self.released = released
+
+    def __call__(self, data: bytes) -> int | None:
+        return self.capture(data)
+
+    def __del__(self) -> None:
+        self.released.set()
+
+
 @dataclass
 class Captures:
     """The stdout and stderr sinks of one store."""
 
     stdout: Capture
     stderr: Capture
+    lent: list[threading.Event] = field(default_factory=list)
 
     @classmethod
     def for_limits(cls, limits: Limits) -> Captures:
         """Sinks capped at the call's output limit."""
         return cls(Capture(limits.max_output_bytes), Capture(limits.max_output_bytes))
+
+    def lend(self, capture: Capture) -> _Sink:
+        """A sink for wasmtime that writes to `capture`; its release is waited for."""
+        released = threading.Event()
+        self.lent.append(released)
+        return _Sink(capture, released)
+
+    def wait_released(self) -> None:
+        """Wait (at most SINK_RELEASE_S each) until wasmtime has released every lent sink."""
+        for released in self.lent:
+            released.wait(SINK_RELEASE_S)
+        self.lent.clear()
+
+
+def close_store(store: wasmtime.Store, captures: Captures) -> None:
+    """Close `store` on this thread and wait until wasmtime let go of its output sinks."""
+    store.close()
+    captures.wait_released()
 
 
 def new_store(
@@ -112,8 +156,8 @@ def new_store(
         wasi.inherit_stdout()
         wasi.inherit_stderr()
     else:
-        wasi.stdout_custom = captures.stdout
-        wasi.stderr_custom = captures.stderr
+        wasi.stdout_custom = captures.lend(captures.stdout)
+        wasi.stderr_custom = captures.lend(captures.stderr)
     store = wasmtime.Store(shared.engine)
     store.set_wasi(wasi)
     store.set_limits(
@@ -219,7 +263,7 @@ class Instance:
 
     def close(self) -> None:
         """Close the store now, on this thread (see `invoke`)."""
-        self.store.close()
+        close_store(self.store, self.captures)
 
 
 @dataclass(frozen=True)
@@ -248,8 +292,8 @@ def invoke(
 
     Never raises for anything the guest does: a failure comes back classified. With `keep`, a
     successful call's instance comes back as `kept` for the next call; any other store is
-    closed here, on this thread: left to the garbage collector, its WASI streams may be flushed
-    from a wasmtime thread during interpreter shutdown, which aborts the process.
+    closed here, on this thread, and only once wasmtime released its output sinks (see `_Sink`):
+    a sink released from a wasmtime thread during interpreter shutdown aborts the process.
     """
     context = CallContext(policy=policy, log_budget=limits.max_output_bytes)
     token = CURRENT_CALL.set(context)
@@ -275,7 +319,7 @@ def invoke(
         if instance is not None:
             instance.close()
         elif store is not None:
-            store.close()
+            close_store(store, captures)
         return Invocation(None, failure, captures, tuple(context.log))
     finally:
         CURRENT_CALL.reset(token)
