@@ -1,14 +1,18 @@
 """The host side of `llm-agent:tool/host@0.1.0`: services brokered for a tool under its policy.
 
 `log(message)` appends a line to the current call's log; `http-get(url)` fetches an http(s)
-URL when its host is on the policy's allow-list, with a size cap and a timeout (a guest blocked
-here is not interrupted by epochs, so the timeout is what bounds it). The call in progress is
-found through a context variable that the sandbox sets around each call.
+URL when its host is on the policy's allow-list, with a size cap and one deadline over the whole
+exchange (a guest blocked here is not interrupted by epochs, so the deadline is what bounds it).
+The call in progress is found through a context variable that the sandbox sets around each call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import http.client
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -106,41 +110,136 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class Deadline:
+    """One deadline over a whole exchange: every connection made under it is shut down when it
+    passes, whatever it is waiting for (connect, status line, headers, a body or chunk-size
+    read). A socket timeout alone bounds each read, and a server that drips a byte a second
+    would otherwise hold the guest, which epochs cannot interrupt here, for as long as it likes.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        """Seconds left (at least a millisecond, so that a socket timeout stays valid)."""
+        return max(self.at - time.monotonic(), 0.001)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut `sock` down when the deadline passes (at once if it has)."""
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def cancel(self) -> None:
+        """Stop the timer (the exchange is over)."""
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, also for an SSLSocket: it wakes a blocked read at once.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _under(deadline: Deadline, cls: type[http.client.HTTPConnection]) -> Any:
+    """A factory of `cls` connections that connect within `deadline` and are watched by it."""
+
+    def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        kwargs["timeout"] = deadline.remaining()
+        connection = cls(host, **kwargs)
+        plain_connect = connection.connect
+
+        def connect() -> None:
+            connection.timeout = deadline.remaining()
+            plain_connect()
+            deadline.watch(connection.sock)
+
+        setattr(connection, "connect", connect)  # noqa: B010 - an instance's own connect
+        return connection
+
+    return make
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(_under(self._deadline, http.client.HTTPConnection), req)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: Deadline) -> None:
+        super().__init__()
+        self._deadline = deadline
+
+    def https_open(self, req: Any) -> Any:
+        return self.do_open(_under(self._deadline, http.client.HTTPSConnection), req)
+
+
 def http_get(policy: Policy, url: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    """GET `url` under `policy`: (status, lower-cased headers, body); raises HttpDenied."""
+    """GET `url` under `policy`: (status, lower-cased headers, body); raises HttpDenied.
+
+    `policy.http_timeout_s` bounds the whole exchange, redirects included (`Deadline`).
+    """
     check_url(policy, url)
-    deadline = time.monotonic() + policy.http_timeout_s
-    opener = urllib.request.build_opener(_CheckedRedirects(policy))
+    deadline = Deadline(policy.http_timeout_s)
+    opener = urllib.request.build_opener(
+        _CheckedRedirects(policy), _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline)
+    )
     request = urllib.request.Request(url, headers={"User-Agent": "llm-agent-tool-runner"})
     try:
         try:
-            response = opener.open(request, timeout=policy.http_timeout_s)
+            response = opener.open(request, timeout=deadline.remaining())
         except urllib.error.HTTPError as exc:
             response = exc
         with response:
-            body = _read_bounded(response, policy.http_max_bytes + 1, deadline, url)
+            body = _read_bounded(response, policy.http_max_bytes + 1)
             status = int(response.status if hasattr(response, "status") else response.code)
             headers = [(k.lower(), v) for k, v in response.headers.items()]
     except HttpDenied:
         raise
-    except (OSError, ValueError) as exc:
-        raise HttpDenied(f"GET {url} failed: {getattr(exc, 'reason', exc)}") from exc
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        # the deadline shut the socket, or the socket's own timeout (the time left) came first
+        if deadline.expired or isinstance(reason, TimeoutError):
+            raise _timed_out(url, deadline) from None
+        raise HttpDenied(f"GET {url} failed: {reason}") from exc
+    finally:
+        deadline.cancel()
+    if deadline.expired:  # the body ended because the deadline shut the connection
+        raise _timed_out(url, deadline)
     if len(body) > policy.http_max_bytes:
         raise HttpDenied(f"GET {url}: response larger than {policy.http_max_bytes} bytes")
     return status, headers, body
 
 
-def _read_bounded(response: Any, limit: int, deadline: float, url: str) -> bytes:
-    """Read at most `limit` bytes, giving up once the whole request passes its deadline.
+def _timed_out(url: str, deadline: Deadline) -> HttpDenied:
+    return HttpDenied(f"GET {url} timed out after {deadline.seconds:g} s")
 
-    The socket timeout only bounds each read; a server that drips a byte at a time would
-    otherwise hold the guest (which epochs cannot interrupt here) for as long as it likes.
-    """
+
+def _read_bounded(response: Any, limit: int) -> bytes:
+    """Read at most `limit` bytes (the deadline ends a slow body by shutting its socket)."""
     chunks: list[bytes] = []
     size = 0
     while size < limit:
-        if time.monotonic() > deadline:
-            raise HttpDenied(f"GET {url} timed out")
         read = getattr(response, "read1", response.read)
         chunk = read(min(64 * 1024, limit - size))
         if not chunk:

@@ -273,8 +273,8 @@ def test_http_get_deadline_covers_a_dripping_server(
     start = time.monotonic()
     result = tool.call({"mode": "http", "arg": f"http://{local_server}/drip"})
     assert result.kind is ResultKind.TOOL_ERROR
-    assert result.error == f"GET http://{local_server}/drip timed out"
-    assert time.monotonic() - start < 5
+    assert result.error == f"GET http://{local_server}/drip timed out after 0.3 s"
+    assert time.monotonic() - start < 0.3 + 1
 
 
 def test_wasi_sockets_cannot_reach_the_network(hostile: Tool) -> None:

@@ -4,6 +4,7 @@ hosts; checked against a local HTTP server that this module starts and stops."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,6 +13,7 @@ import pytest
 from tool_loading import LoadTool
 from toolspec import ToolError
 
+from tests.tool_runner.drip_server import drip_server
 from tool_runner import Policy, ResultKind, Tool
 
 PAGE = (
@@ -153,3 +155,15 @@ def test_fetch_failures_surface_as_tool_errors() -> None:
 
     with pytest.raises(ToolError, match="connection refused"):
         httpget.run({"url": "http://localhost:1/"}, refuse)
+
+
+def test_a_server_that_drips_its_headers_cannot_hold_the_tool(load_tool: LoadTool) -> None:
+    start = b"HTTP/1.1 200 OK\r\n"
+    with drip_server(start, b"X-Slow: " + b"z" * 60 + b"\r\n\r\n", interval_s=1.0) as host:
+        tool = load_tool("http-get", Policy(http_hosts=(host,), http_timeout_s=2))
+        started = time.monotonic()
+        result = tool.call({"url": f"http://{host}/slow"})
+        elapsed = time.monotonic() - started
+    assert elapsed < 2 + 1
+    assert result.kind is ResultKind.TOOL_ERROR and result.error is not None
+    assert "\n" not in result.error and "timed out after 2 s" in result.error
