@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import fileops
 import pytest
 from tool_loading import LoadTool
+from toolspec import ToolError
 
-from tool_runner import DirGrant, Policy, ResultKind, Tool
+from tool_runner import DirGrant, Policy, ResultKind, Tool, ToolResult
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +152,50 @@ def test_resolve_keeps_paths_inside_the_root(tmp_path: Path) -> None:
     assert fileops.resolve("/workspace/a", root) == f"{root}/a"
     with pytest.raises(fileops.ToolError, match="outside"):
         fileops.resolve("a/../../b", root)
+
+
+HANG_LIMIT_S = 20.0  # a call that hangs on the FIFO fails the test instead of the suite
+
+
+@pytest.fixture
+def fifo_workspace(tmp_path: Path) -> Iterator[Path]:
+    """A granted folder with a text file and a FIFO no one writes to; teardown opens the
+    FIFO's write end, which frees any reader that blocked on it."""
+    (tmp_path / "notes.txt").write_text("the fifo is next door\n")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    yield tmp_path
+    with contextlib.suppress(OSError):
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def _call_within(tool: Tool, limit_s: float, **args: str) -> ToolResult:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(tool.call, args)
+        try:
+            return future.result(timeout=limit_s)
+        except FutureTimeout:
+            pytest.fail(f"the call {args} hung on the FIFO", pytrace=False)
+
+
+def test_a_fifo_is_refused_not_opened(load_tool: LoadTool, fifo_workspace: Path) -> None:
+    tool = load_tool("files", Policy(dirs=(DirGrant(host=fifo_workspace),)))
+    started = time.monotonic()
+    read = _call_within(tool, HANG_LIMIT_S, op="read", path="pipe")
+    assert read.kind is ResultKind.TOOL_ERROR
+    # WASI reports a FIFO as a file of unknown type
+    assert read.error == "'pipe' is a special file, not a regular file; only regular files are read"
+    found = _call_within(tool, HANG_LIMIT_S, op="search", pattern="fifo")
+    assert found.output == "notes.txt:1: the fifo is next door"
+    listed = _call_within(tool, HANG_LIMIT_S, op="list")
+    assert "pipe (a special file)" in (listed.output or "")
+    assert time.monotonic() - started < 5
+
+
+def test_fileops_refuse_devices_and_fifos(fifo_workspace: Path) -> None:
+    root = str(fifo_workspace)
+    with pytest.raises(ToolError, match="is a FIFO, not a regular file"):
+        fileops.read_file(str(fifo_workspace / "pipe"), root, 100)
+    with pytest.raises(ToolError, match="is a character device, not a regular file"):
+        fileops.read_file("/dev/zero", "/dev", 100)
+    assert fileops.search(root, root, "fifo", regex=False) == "notes.txt:1: the fifo is next door"

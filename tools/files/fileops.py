@@ -97,6 +97,25 @@ def _stat(path: str, shown: str) -> os.stat_result:
         raise ToolError(f"cannot access {shown!r}: {exc.strerror or exc}") from None
 
 
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is (a FIFO, device, socket...), else None.
+
+    Opening a FIFO blocks until a writer comes, and a device can be endless: such files are
+    refused before they are opened (read) or passed over (search, list says what they are).
+    """
+    if stat.S_ISREG(mode):
+        return None
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
 def list_dir(path: str, root: str) -> str:
     """One line per entry: directories end in '/', files show their size."""
     shown = _relative(path, root)
@@ -114,8 +133,11 @@ def list_dir(path: str, root: str) -> str:
         except OSError:
             lines.append(f"{name} (unreadable)")
             continue
+        kind = _not_regular(info.st_mode)
         if stat.S_ISDIR(info.st_mode):
             lines.append(f"{name}/")
+        elif kind is not None:
+            lines.append(f"{name} ({kind})")
         else:
             lines.append(f"{name} ({info.st_size} bytes)")
     count = f"{len(names)} entry" if len(names) == 1 else f"{len(names)} entries"
@@ -131,6 +153,9 @@ def read_file(path: str, root: str, limit: int) -> str:
     info = _stat(path, shown)
     if stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{shown!r} is a directory; use op=list to see what it holds")
+    kind = _not_regular(info.st_mode)
+    if kind is not None:
+        raise ToolError(f"{shown!r} is {kind}, not a regular file; only regular files are read")
     try:
         with open(path, "rb") as handle:
             data = handle.read(limit + 1)
@@ -176,8 +201,9 @@ def search(path: str, root: str, pattern: str, regex: bool) -> str:
         if scanned > MAX_SEARCH_FILES or len(matches) >= MAX_MATCHES:
             break
         try:
-            if os.path.getsize(file) > MAX_SEARCH_FILE_BYTES:
-                continue
+            info = os.stat(file)
+            if _not_regular(info.st_mode) or info.st_size > MAX_SEARCH_FILE_BYTES:
+                continue  # a FIFO or device would block or never end
             with open(file, "rb") as handle:
                 text = handle.read().decode("utf-8")
         except (OSError, UnicodeDecodeError):
