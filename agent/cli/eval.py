@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from agent import AgentError, ConfigError, LlamaLoader, resolve_settings
+from agent import LlamaLoader, resolve_settings
 from agent.choices import SYNTAX_CHOICES, TOOL_CHOICES, ToolChoice
+from agent.cli.run import _one_line_errors  # one mapping of library errors for every command
 from agent.config import AgentSettings, field_help
 from agent.eval import (
     AgentRunner,
@@ -34,32 +33,26 @@ from agent.eval import (
 BASELINES = ("llama-cpp", "none")
 
 
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    try:
-        yield
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
-    except AgentError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _run(suite: Suite, runner: CaseRunner, model: str, progress: bool) -> EvalReport:
+def _run(suite: Suite, runner: CaseRunner, model: str) -> EvalReport:
+    """Every case through `runner`; a `.` (right) or `x` (wrong) per case on stderr."""
     results = []
+    click.echo(f"{runner.name}: ", nl=False, err=True)
     for result in evaluate(suite, runner):
         results.append(result)
-        if progress:
-            click.echo("." if result.valid else "x", nl=False, err=True)
-    if progress:
-        click.echo(err=True)
-    syntax = runner.syntax if isinstance(runner, AgentRunner) else None
-    return EvalReport.of(suite, runner.name, results, model=model, syntax=syntax)
+        click.echo("." if result.valid else "x", nl=False, err=True)
+    click.echo(err=True)
+    if isinstance(runner, AgentRunner):
+        return EvalReport.of(
+            suite, runner.name, results, model=model, syntax=runner.syntax, grammar=runner.grammar
+        )
+    return EvalReport.of(suite, runner.name, results, model=model)
 
 
 def _line(report: EvalReport) -> str:
     label = "llama-cpp-python chatml-function-calling"
     if report.runner == "agent":
-        label = f"agent ({report.syntax} syntax)"
+        grammar = "grammar" if report.grammar else "no grammar"
+        label = f"agent ({report.syntax} syntax, {grammar})"
     return (
         f"  {label:<42} accuracy {report.accuracy:6.1%} ({report.correct}/{report.cases}), "
         f"well-formed {report.well_formed:6.1%}, median {report.median_s:.2f} s/case"
@@ -140,17 +133,16 @@ def eval_command(
         loader = LlamaLoader()
         path = loader.resolve(settings)
         model = path.name
-        progress = not as_json
         backend = loader.load(settings, path)
         try:
             runner = AgentRunner(backend, settings.loop(), tool_choice)
-            reports = [_run(suite, runner, model, progress)]
+            reports = [_run(suite, runner, model)]
         finally:
             backend.close()
         if baseline == "llama-cpp":
             sampling = settings.sampling()
             with open_baseline(settings.model_settings(path), sampling, tool_choice) as peer:
-                reports.append(_run(suite, peer, model, progress))
+                reports.append(_run(suite, peer, model))
     if as_json:
         out = {
             "reports": [{**r.summary(), "failures": _failures(r)} for r in reports],

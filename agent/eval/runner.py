@@ -9,7 +9,7 @@
 template, grammar and parser of the chosen call syntax, with the case's functions as tool specs
 (`agent.eval.specs`); calls are recorded, never run. Cases that expect a call use
 `tool_choice="required"` (as the baseline is forced to the case's function), irrelevance cases
-"auto", unless a tool choice is given.
+"auto", unless a tool choice is given; parallel categories allow several calls per reply.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ class AgentRunner:
         self.backend = backend
         self.loop = loop
         self.tool_choice = tool_choice
-        self.syntax: str | None = None  # the syntax the loop chose, once a case ran
+        self.syntax: str | None = None  # what the loop chose, once a case ran
+        self.grammar: bool | None = None
 
     def reply(self, case: Case, category: str) -> Reply:
         """Run step 1 on the case's conversation; a system turn of the case becomes the system
@@ -99,13 +100,19 @@ class AgentRunner:
         choice = self.tool_choice or ("required" if expects_call(category) else "auto")
         system = next((m.content for m in case.messages if m.role == "system"), None)
         settings = self.loop.model_copy(
-            update={"max_steps": 1, "tool_choice": choice, "system": system or self.loop.system}
+            update={
+                "max_steps": 1,
+                "tool_choice": choice,
+                "system": system or self.loop.system,
+                # BFCL's parallel cases want several calls in one reply
+                "parallel_calls": self.loop.parallel_calls or "parallel" in category,
+            }
         )
         conversation: list[ChatMessage] = [m for m in case.messages if m.role != "system"]
         tools = _RecordedTools([tool_spec(f) for f in case.functions])
         for event in run_agent(conversation, self.backend, tools, settings):
             if isinstance(event, RunStarted):
-                self.syntax = event.syntax
+                self.syntax, self.grammar = event.syntax, event.grammar
             if isinstance(event, StepFinished):
                 return Reply(
                     text=event.completion.text,
@@ -178,6 +185,7 @@ class EvalReport(BaseModel):
     runner: str
     model: str = ""
     syntax: str | None = None
+    grammar: bool | None = None
     results: tuple[CaseResult, ...]
 
     @classmethod
@@ -189,14 +197,16 @@ class EvalReport(BaseModel):
         *,
         model: str = "",
         syntax: str | None = None,
+        grammar: bool | None = None,
     ) -> EvalReport:
-        """The report of `results`, run on `suite`."""
+        """The report of `results`, run on `suite` (the agent's syntax and grammar setting)."""
         return cls(
             suite=suite.path.name,
             category=suite.category,
             runner=runner,
             model=model,
             syntax=syntax,
+            grammar=grammar,
             results=tuple(results),
         )
 
@@ -238,6 +248,7 @@ class EvalReport(BaseModel):
             "runner": self.runner,
             "model": self.model,
             "syntax": self.syntax,
+            "grammar": self.grammar,
             "cases": self.cases,
             "correct": self.correct,
             "accuracy": round(self.accuracy, 4),

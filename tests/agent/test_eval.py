@@ -140,6 +140,7 @@ def test_the_agent_runner_judges_replies_of_the_real_loop(tmp_path: Path) -> Non
     report = EvalReport.of(suite, runner.name, results, syntax=runner.syntax)
     assert (report.correct, report.cases, report.json_text_cases) == (1, 3, 3)
     assert report.well_formed == pytest.approx(2 / 3) and report.syntax == "directive"
+    assert runner.grammar is True
     # a call was required: the grammar admitted no plain answer, and the case's question and
     # the tool's description reached the prompt
     assert all(grammar is not None for grammar in backend.grammars)

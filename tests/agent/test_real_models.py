@@ -23,9 +23,10 @@ SEED_PROMPT = "Please echo back 'Something to echo'"
 
 def _run_json(*args: str | Path) -> dict[str, Any]:
     result = CliRunner().invoke(main, ["run", "--json", *map(str, args)])
-    # a run that ends without an answer may exit non-zero; it must never end in a traceback
+    # a run that ends without an answer exits non-zero; it must never end in a traceback
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     transcript: dict[str, Any] = json.loads(result.stdout)
+    assert (result.exit_code == 0) == (transcript["answer"] is not None), result.output
     return transcript
 
 
@@ -34,7 +35,7 @@ def test_smollm2_calls_the_real_echo_through_agent_run(
 ) -> None:
     transcript = _run_json(
         "-m", smollm2_path, "-c", component_path("echo"), "-p", SEED_PROMPT,
-        "--tool-choice", "required", "--max-steps", "2", "--max-tokens", "24", *DETERMINISTIC,
+        "--tool-choice", "required", "--max-steps", "4", "--max-tokens", "24", *DETERMINISTIC,
     )  # fmt: skip
     first = transcript["steps"][0]
     assert first["errors"] == [] and first["calls"], first["text"]
@@ -48,3 +49,8 @@ def test_smollm2_calls_the_real_echo_through_agent_run(
     tool_turns = [m for m in transcript["messages"] if m["role"] == "tool"]
     assert tool_turns and call["result"]["output"] in tool_turns[0]["content"]
     assert transcript["steps"][1]["cached_tokens"] >= first["prompt_tokens"]
+    # the run ends (an answer or a stop reason) without running the same call twice
+    assert transcript["answer"] is not None or transcript["stopped"]
+    calls = [c for step in transcript["steps"] for c in step["calls"] if not c["repeated"]]
+    run = [(c["name"], json.dumps(c["arguments"], sort_keys=True)) for c in calls]
+    assert len(run) == len(set(run)) <= 2, run
