@@ -176,19 +176,15 @@ def _under(deadline: Deadline, cls: type[http.client.HTTPConnection]) -> Any:
     return make
 
 
-class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+class _DeadlineHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """Opens http and https connections under one `Deadline` (in place of both defaults)."""
+
     def __init__(self, deadline: Deadline) -> None:
         super().__init__()
         self._deadline = deadline
 
     def http_open(self, req: Any) -> Any:
         return self.do_open(_under(self._deadline, http.client.HTTPConnection), req)
-
-
-class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: Deadline) -> None:
-        super().__init__()
-        self._deadline = deadline
 
     def https_open(self, req: Any) -> Any:
         return self.do_open(_under(self._deadline, http.client.HTTPSConnection), req)
@@ -201,9 +197,7 @@ def http_get(policy: Policy, url: str) -> tuple[int, list[tuple[str, str]], byte
     """
     check_url(policy, url)
     deadline = Deadline(policy.http_timeout_s)
-    opener = urllib.request.build_opener(
-        _CheckedRedirects(policy), _DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline)
-    )
+    opener = urllib.request.build_opener(_CheckedRedirects(policy), _DeadlineHandler(deadline))
     request = urllib.request.Request(url, headers={"User-Agent": "llm-agent-tool-runner"})
     try:
         try:

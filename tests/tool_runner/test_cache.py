@@ -112,12 +112,16 @@ def test_a_truncated_artifact_is_recompiled(tmp_path: Path, echo_path: Path) -> 
     _assert_recorded(artifact)
 
 
+def _two_artifacts(tmp_path: Path, echo_path: Path, other_path: Path) -> tuple[Path, Path, Path]:
+    """(the echo tool's cache, its artifact, the other tool's artifact in another cache)."""
+    cache = tmp_path / "cache"
+    return cache, _artifact(cache, echo_path), _artifact(tmp_path / "elsewhere", other_path)
+
+
 def test_another_tools_artifact_copied_over_is_never_run(
     tmp_path: Path, echo_path: Path, other_path: Path
 ) -> None:
-    cache, elsewhere = tmp_path / "cache", tmp_path / "elsewhere"
-    artifact = _artifact(cache, echo_path)
-    planted = _artifact(elsewhere, other_path)
+    cache, artifact, planted = _two_artifacts(tmp_path, echo_path, other_path)
     shutil.copyfile(planted, artifact)
     description, stats = _load(cache, echo_path)
     assert (description, stats.rejected) == ("Echos the passed in value", 1)
@@ -131,9 +135,7 @@ def test_another_tools_artifact_copied_over_is_never_run(
 def test_a_symlinked_artifact_is_never_followed(
     tmp_path: Path, echo_path: Path, other_path: Path
 ) -> None:
-    cache, elsewhere = tmp_path / "cache", tmp_path / "elsewhere"
-    artifact = _artifact(cache, echo_path)
-    planted = _artifact(elsewhere, other_path)
+    cache, artifact, planted = _two_artifacts(tmp_path, echo_path, other_path)
     artifact.unlink()
     artifact.symlink_to(planted)
     # the record even matches the link's target: the link itself is refused
