@@ -8,7 +8,8 @@ scalar types map onto those (`float` is a number, `any` a string); an array, tup
 parameter cannot be expressed yet, so it becomes a string parameter whose description asks for
 JSON text, and the text the model writes is decoded back into a list or dict before BFCL judges
 it (a value that does not decode stays a string and fails BFCL's type check). `uses_json_text`
-says which cases needed that. BFCL's `enum` lists go into the description ("One of: ...").
+says which cases needed that. BFCL's `enum` lists go into the description ("One of: ...") and,
+for string parameters, into the tool spec's `enum`, which the grammar enforces.
 """
 
 from __future__ import annotations
@@ -51,11 +52,16 @@ def _param(name: str, schema: Mapping[str, Any], required: bool) -> ToolParam:
     if declared in JSON_TEXT_TYPES:
         kind = "an array" if JSON_TEXT_TYPES[declared] == "list" else "an object"
         description += f" Write it as JSON text ({kind})."
+    kind = SCALAR_TYPES.get(declared, "string")
+    values = schema.get("enum", [])
+    # a string enum also steers decoding: the grammar admits only those values
+    enum = tuple(dict.fromkeys(values)) if all(isinstance(v, str) for v in values) else ()
     return ToolParam(
         name=name,
         description=description.strip(),
-        type=SCALAR_TYPES.get(declared, "string"),
+        type=kind,
         required=required,
+        enum=enum if kind == "string" else (),
     )
 
 

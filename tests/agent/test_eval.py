@@ -79,6 +79,8 @@ def test_a_bfcl_function_becomes_a_tool_spec() -> None:
         "points": ("string", False),
     }
     assert "One of: cm, m." in str(tool.param("unit"))
+    unit = tool.param("unit")
+    assert unit is not None and unit.enum == ("cm", "m")  # the grammar admits only these
     assert "JSON text (an array)" in str(tool.param("points"))
     assert uses_json_text(AREA) and not uses_json_text({"name": "f", "parameters": {}})
 
