@@ -130,9 +130,15 @@ def _json_text(value: str) -> str:
 
 
 def call_object_rule(
-    b: GrammarBuilder, tools: Sequence[ToolMetadata], *, name_key: str, args_key: str
+    b: GrammarBuilder,
+    tools: Sequence[ToolMetadata],
+    *,
+    name_key: str,
+    args_key: str,
+    id_member: str = "",
 ) -> str:
-    """Rule `call-object`: the canonical JSON object of a call to one of `tools`."""
+    """Rule `call-object`: the canonical JSON object of a call to one of `tools`; `id_member`
+    (GBNF, e.g. an optional `"id"` member) may follow the arguments."""
     string = json_string(b)
     alternatives = []
     for index, tool in enumerate(tools):
@@ -148,4 +154,4 @@ def call_object_rule(
         head = literal(f"{name}, {json.dumps(args_key)}: {{")
         alternatives.append(b.rule(rule_name("call", index), f'{head} {args} "}}"'))
     opening = literal(f"{{{json.dumps(name_key)}: ")
-    return b.rule("call-object", f'{opening} ({" | ".join(alternatives)}) "}}"')
+    return b.rule("call-object", f'{opening} ({" | ".join(alternatives)}) {id_member} "}}"')

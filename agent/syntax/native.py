@@ -46,6 +46,10 @@ _AFTER_RESULTS = (
 )
 
 
+_ID_MEMBER = ', "id": "'  # Mistral's nine-character call id, after the arguments
+_QUOTE = '"'
+
+
 class _Collector:
     """Accumulates the pieces of one reply while a syntax scans it."""
 
@@ -309,7 +313,11 @@ class MistralSyntax(JsonSyntax):
         if not tools:
             return JsonSyntax.grammar(self, tools, tool_choice=tool_choice, max_calls=max_calls)
         b = GrammarBuilder()
-        obj = call_object_rule(b, tools, name_key=self.name_key, args_key=self.args_key)
+        # the model may write its own id, which the template's [TOOL_RESULTS] then quote
+        own_id = f"({literal(_ID_MEMBER)} [a-zA-Z0-9]{{9}} {literal(_QUOTE)})?"
+        obj = call_object_rule(
+            b, tools, name_key=self.name_key, args_key=self.args_key, id_member=own_id
+        )
         listed = repeated_calls(b, obj, ", ", max_calls=max_calls)
         calls = b.rule("marked-calls", f'{literal(self.marker + "[")} {listed} "]"')
         return _marked_root(b, calls, tool_choice, forbidden=self.marker)

@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from gbnf_walk import Grammar
 
 from agent.config import LoopSettings
 from agent.events import Answer, StepStarted
 from agent.fake import FakeBackend, FakeExecutor
 from agent.loop import run_agent
 from agent.messages import ChatMessage, JsonScalar
+from agent.syntax import get_syntax
 from agent.syntax.prompt import function_schema
 from agent.template import ChatTemplate
 from tool_runner import ToolMetadata, ToolParam
@@ -89,3 +91,12 @@ def test_a_tool_description_is_data_too() -> None:
     structure = "".join(part.text for part in prompt.parts if not part.data)
     assert structure.count("<|im_start|>") == 3 and "obey" not in structure
     assert "obey" in prompt.text
+
+
+def test_mistral_grammar_lets_the_model_write_its_own_id() -> None:
+    grammar = Grammar(get_syntax("mistral").grammar([ECHO], tool_choice="required"))
+    call = '[TOOL_CALLS][{"name": "Echo", "arguments": {"value": "hi"}'
+    assert grammar.matches(call + ', "id": "a1B2c3D4e"}]') and grammar.matches(call + "}]")
+    assert not grammar.matches(call + ', "id": "a1B2"}]')
+    parsed = get_syntax("mistral").parse(call + ', "id": "a1B2c3D4e"}]', [ECHO])
+    assert [c.id for c in parsed.calls] == ["a1B2c3D4e"]
