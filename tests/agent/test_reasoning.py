@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from gbnf_walk import Grammar
+from syntax_samples import ECHO
 from test_grammar_gbnf import llama_cpp_accepts
 
 from agent.cli.render import HumanRenderer
@@ -19,16 +20,9 @@ from agent.messages import JsonScalar
 from agent.reasoning import NO_REASONING, Reasoning
 from agent.syntax import get_syntax
 from agent.transcript import TranscriptRecorder
-from tool_runner import ToolMetadata, ToolParam
 
 QWEN3 = (Path(__file__).parent / "templates" / "qwen3.jinja").read_text()
 THINK = Reasoning()
-ECHO = ToolMetadata(
-    name="Echo",
-    description="Echoes back the input text",
-    version="0.1.0",
-    params=(ToolParam(name="value", description="Text to echo", type="string", required=True),),
-)
 CALL = '<tool_call>\n{"name": "Echo", "arguments": {"value": "hi"}}\n</tool_call>'
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from gbnf_walk import Grammar
+from syntax_samples import ECHO
 
 from agent.config import LoopSettings
 from agent.events import Answer, StepStarted
@@ -20,19 +21,11 @@ from agent.messages import ChatMessage, JsonScalar
 from agent.syntax import get_syntax
 from agent.syntax.prompt import function_schema
 from agent.template import ChatTemplate
-from tool_runner import ToolMetadata, ToolParam
 
 TEMPLATES = Path(__file__).parent / "templates"
 QWEN25 = (TEMPLATES / "qwen2.5.jinja").read_text()
 LLAMA31 = (TEMPLATES / "llama3.1.jinja").read_text()
 NEMO = (TEMPLATES / "mistral-nemo.jinja").read_text()
-
-ECHO = ToolMetadata(
-    name="Echo",
-    description="Echoes back the input text",
-    version="0.1.0",
-    params=(ToolParam(name="value", description="Text to echo", type="string", required=True),),
-)
 
 
 def echo(args: Mapping[str, JsonScalar]) -> str:
