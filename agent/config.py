@@ -108,6 +108,13 @@ class ToolSettings(_Frozen):
     fuel: int | None = Field(default=None, ge=1)
     max_output: int | None = Field(default=None, ge=1)
     inherit_stdio: bool = False
+    workers: int = Field(default=2, ge=1, le=64, description="Tool worker processes.")
+    in_process: bool = Field(
+        default=False, description="Run the tools in this process instead of worker processes."
+    )
+    tool_host: str | None = Field(
+        default=None, description="Call the tools of a NATS tool service (nats://HOST:PORT)."
+    )
 
 
 class AgentSettings(ModelOptions, SamplingSettings, LoopSettings, ToolSettings):

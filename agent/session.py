@@ -25,11 +25,18 @@ from typing import Protocol
 from agent.config import AgentSettings, LoopSettings
 from agent.errors import ConfigError
 from agent.events import Answer, Event, RunStopped
-from agent.executor import open_executor
+from agent.executor import ReportsStats, open_executor
 from agent.loop import ChatBackend, ToolExecutor, offered_tools, run_agent
 from agent.messages import ChatMessage
 from agent.transcript import TranscriptRecorder
-from tool_runner import Closing, Policy, PolicyError, ToolMetadata, policy_from_options
+from tool_runner import (
+    Closing,
+    HostStats,
+    Policy,
+    PolicyError,
+    ToolMetadata,
+    policy_from_options,
+)
 
 
 class LoadedModel(ChatBackend, Protocol):
@@ -126,7 +133,15 @@ class Session(Closing):
         stack = ExitStack()
         try:
             executor = stack.enter_context(
-                open_executor(settings.components, settings.tools_dir, policy, cache_dir=cache_dir)
+                open_executor(
+                    settings.components,
+                    settings.tools_dir,
+                    policy,
+                    cache_dir=cache_dir,
+                    workers=settings.workers,
+                    in_process=settings.in_process,
+                    url=settings.tool_host,
+                )
             )
             offered_tools(executor.specs(), settings.tools)  # a bad --tools fails before the model
             started = time.perf_counter()
@@ -170,7 +185,12 @@ class Session(Closing):
 
     def recorder(self) -> TranscriptRecorder:
         """A transcript recorder for this session's runs (model and load time filled in)."""
-        return TranscriptRecorder(model=self.model, load_s=self.load_s)
+        return TranscriptRecorder(model=self.model, load_s=self.load_s, host=self.host_stats)
+
+    def host_stats(self) -> HostStats | None:
+        """The tool workers' figures (restarts, crashes, timeouts); None when the tools run in
+        this process or the executor reports none."""
+        return self.executor.stats() if isinstance(self.executor, ReportsStats) else None
 
     def close(self) -> None:
         """Close the model and the tools this session opened."""

@@ -8,6 +8,8 @@ print(recorder.transcript().model_dump_json())
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.events import (
@@ -22,7 +24,7 @@ from agent.events import (
     ToolCallFinished,
 )
 from agent.messages import ChatMessage, JsonScalar
-from tool_runner import ToolResult
+from tool_runner import HostStats, ToolResult
 
 
 class _Frozen(BaseModel):
@@ -72,13 +74,23 @@ class Transcript(_Frozen):
     steps: tuple[StepRecord, ...] = ()
     messages: tuple[ChatMessage, ...] = ()
     totals: dict[str, float] = Field(default_factory=dict)
+    tool_host: HostStats | None = None  # the tool workers: restarts, crashes, timeouts
 
 
 class TranscriptRecorder:
     """Collects events into a Transcript."""
 
-    def __init__(self, *, model: str = "", syntax: str = "", load_s: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        model: str = "",
+        syntax: str = "",
+        load_s: float | None = None,
+        host: Callable[[], HostStats | None] | None = None,
+    ) -> None:
+        """`host` reports the tool host's figures when the transcript is made."""
         self._model, self._syntax, self._load_s = model, syntax, load_s
+        self._host = host
         self._steps: list[StepRecord] = []
         self._pending: StepFinished | None = None
         self._calls: list[CallRecord] = []
@@ -159,4 +171,5 @@ class TranscriptRecorder:
             steps=steps,
             messages=self._messages,
             totals=totals,
+            tool_host=self._host() if self._host is not None else None,
         )

@@ -25,6 +25,8 @@ from tool_runner.errors import (
     MetadataError,
     NotWasmError,
     PolicyError,
+    ProtocolError,
+    ToolHostError,
     ToolRunnerError,
     UnknownWorldError,
     UnsatisfiedImportsError,
@@ -39,13 +41,20 @@ from tool_runner.metadata import (
     World,
 )
 from tool_runner.policy import DirGrant, Limits, Policy, policy_from_options
+from tool_runner.pool import PoolSettings, WorkerPool
 from tool_runner.result import ResultKind, ToolResult
+from tool_runner.tool_host import HostStats, ToolHost
 
 if TYPE_CHECKING:
+    from tool_runner.nats_host import NatsHost
     from tool_runner.runner import Tool, ToolRunner
 
 # name -> the module that defines it, imported on first access because it loads wasmtime
-_LAZY = {"Tool": "tool_runner.runner", "ToolRunner": "tool_runner.runner"}
+_LAZY = {
+    "Tool": "tool_runner.runner",
+    "ToolRunner": "tool_runner.runner",
+    "NatsHost": "tool_runner.nats_host",  # loads nats-py
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -67,17 +76,23 @@ __all__ = [
     "ComponentNotFoundError",
     "CoreModuleError",
     "DirGrant",
+    "HostStats",
     "Limits",
     "LoadError",
     "MARKER",
     "MAX_INTEGER_DIGITS",
     "MetadataError",
+    "NatsHost",
     "NotWasmError",
     "ParamType",
     "Policy",
     "PolicyError",
+    "PoolSettings",
+    "ProtocolError",
     "ResultKind",
     "Tool",
+    "ToolHost",
+    "ToolHostError",
     "ToolMetadata",
     "ToolParam",
     "ToolResult",
@@ -87,6 +102,7 @@ __all__ = [
     "UnknownWorldError",
     "UnsatisfiedImportsError",
     "UsageCall",
+    "WorkerPool",
     "World",
     "coerce_bare",
     "default_cache_dir",

@@ -13,7 +13,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,18 @@ import click
 
 from tool_runner import (
     ArgumentsError,
+    ArgValue,
+    Policy,
+    PoolSettings,
     ResultKind,
-    Tool,
     ToolMetadata,
     ToolResult,
     ToolRunner,
     ToolRunnerError,
+    WorkerPool,
     default_cache_dir,
 )
+from tool_runner.arguments import canonical_arguments
 from tool_runner.options import policy_from_params, sandbox_options
 
 _OPTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -71,6 +76,7 @@ class _OneLineErrors(click.Command):
 @click.option("--describe", is_flag=True, help="Print metadata and JSON Schema; do not run.")
 @sandbox_options
 @click.option("--no-cache", is_flag=True, help="Do not use the on-disk compile cache.")
+@click.option("--in-process", is_flag=True, help="Run the tool in this process, not a worker.")
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -80,28 +86,48 @@ def command(
     as_json: bool,
     describe: bool,
     no_cache: bool,
+    in_process: bool,
     **sandbox: Any,
 ) -> int:
-    """Run a WebAssembly tool component once, in a deny-by-default sandbox."""
+    """Run a WebAssembly tool component once, in a deny-by-default sandbox (in a supervised
+    worker process unless --in-process)."""
     policy = policy_from_params(sandbox)
     path = Path(component)
     cache_dir = default_cache_dir(os.environ)
-    with ToolRunner(policy=policy, cache_dir=cache_dir, cache=not no_cache) as runner:
-        tool = runner.load(path)
+    with _open_tool(path, policy, cache_dir, not no_cache, in_process) as (metadata, call):
         if describe:
-            _describe(path, tool, as_json)
+            _describe(path, metadata, as_json)
             return 0
-        arguments = parse_tool_arguments(tool.metadata, list(ctx.args), raw_args)
+        arguments = parse_tool_arguments(metadata, list(ctx.args), raw_args)
         try:
-            tool.check_arguments(arguments)
+            canonical_arguments(metadata, arguments)
         except ArgumentsError as exc:
             raise click.UsageError(f"invalid arguments: {exc}") from None
         if not as_json:
-            _print_metadata(path, tool.metadata)
+            _print_metadata(path, metadata)
             click.echo()
             click.echo("Executing tool...")
-        result = tool.call(arguments)
+        result = call(arguments)
     return _report(result, as_json)
+
+
+_Call = Callable[[Mapping[str, ArgValue]], ToolResult]
+
+
+@contextmanager
+def _open_tool(
+    path: Path, policy: Policy, cache_dir: Path, cache: bool, in_process: bool
+) -> Iterator[tuple[ToolMetadata, _Call]]:
+    """The component's metadata and a way to call it: in one worker process, or here."""
+    if in_process:
+        with ToolRunner(policy=policy, cache_dir=cache_dir, cache=cache) as runner:
+            tool = runner.load(path)
+            yield tool.metadata, tool.call
+        return
+    settings = PoolSettings(workers=1)
+    with WorkerPool([path], policy, cache_dir=cache_dir, cache=cache, settings=settings) as pool:
+        metadata = pool.tools()[0]
+        yield metadata, lambda arguments: pool.call(metadata.name, arguments)
 
 
 def parse_tool_arguments(
@@ -146,24 +172,24 @@ def _print_metadata(path: Path, metadata: ToolMetadata) -> None:
         click.echo(f"    - {param.name}: {param.description} ({param.type}{optional})")
 
 
-def _describe(path: Path, tool: Tool, as_json: bool) -> None:
+def _describe(path: Path, metadata: ToolMetadata, as_json: bool) -> None:
     if as_json:
         payload = {
             "path": str(path),
-            "metadata": tool.metadata.model_dump(mode="json"),
-            "schema": tool.json_schema(),
+            "metadata": metadata.model_dump(mode="json"),
+            "schema": metadata.json_schema(),
         }
         click.echo(json.dumps(payload, indent=2))
         return
-    _print_metadata(path, tool.metadata)
-    click.echo(f"  World: {tool.world}")
-    if tool.metadata.usage:
+    _print_metadata(path, metadata)
+    click.echo(f"  World: {metadata.world}")
+    if metadata.usage:
         click.echo("  Usage examples:")
-        for usage in tool.metadata.usage:
+        for usage in metadata.usage:
             click.echo(f"    - user: {usage.user}")
             click.echo(f"      assistant: {usage.assistant}")
     click.echo("JSON Schema:")
-    click.echo(json.dumps(tool.json_schema(), indent=2))
+    click.echo(json.dumps(metadata.json_schema(), indent=2))
 
 
 def _report(result: ToolResult, as_json: bool) -> int:
@@ -193,5 +219,11 @@ def _report(result: ToolResult, as_json: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the `tool-runner` script."""
-    command.main(args=list(argv) if argv is not None else None, prog_name="tool-runner")
+    """Entry point of the `tool-runner` script (`tool-runner worker ...`: the NATS service)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if args[:1] == ["worker"]:
+        from tool_runner import serve_cli
+
+        serve_cli.main(args[1:])
+        return
+    command.main(args=args, prog_name="tool-runner")

@@ -9,6 +9,9 @@ failures (bad arguments, a trap, a timeout, the tool's own error) never raise: t
     ├── ArgumentsError              arguments that do not fit the tool's parameters (only
     │                               from `Tool.check_arguments`; `Tool.call` returns a result)
     ├── CallNotationError           a `USE_TOOL:` call that does not read (`directive.read_call`)
+    ├── ToolHostError               the tool host (worker processes, a NATS service) cannot
+    │   │                           serve: a worker that does not start, no tools found
+    │   └── ProtocolError           a protocol message that does not read
     ├── CacheError                  a compile cache folder that is not the user's alone
     └── LoadError                   a component that cannot become a Tool (carries `path`)
         ├── ComponentNotFoundError  the path does not exist or is not a file
@@ -50,6 +53,14 @@ class CacheError(ToolRunnerError):
         super().__init__(f"compile cache {directory} {problem}; {fix}")
         self.directory = Path(directory)
         self.problem = problem
+
+
+class ToolHostError(ToolRunnerError):
+    """The tool host cannot serve: a worker that does not start, a service that is not there."""
+
+
+class ProtocolError(ToolHostError):
+    """A message of the tool host's protocol that does not read (or is too large)."""
 
 
 class LoadError(ToolRunnerError):

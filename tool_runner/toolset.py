@@ -1,0 +1,125 @@
+"""`ToolSet`: the tools a worker serves, loaded from component files or a tools directory, and
+reloaded from that directory when it changes (hot-load).
+
+    tools = ToolSet(runner, files=[], directory=Path("components"), policy=policy)
+    tools.tool("Echo").call({"value": "hi"})
+    problems = tools.refresh()   # after the directory changed: one line per broken component
+
+The first load raises `LoadError` (also for two components with the same tool name). A refresh
+never raises: a new or replaced component that does not load is reported in one line and the
+previous version of that file, if any, keeps serving; a removed file's tool goes away.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tool_runner.errors import LoadError
+from tool_runner.metadata import ToolMetadata
+from tool_runner.policy import Policy
+from tool_runner.runner import Tool, ToolRunner
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    tool: Tool
+    signature: tuple[int, int, int]
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+class ToolSet:
+    """Tools loaded by `runner` under `policy`: `files`, plus every `*.wasm` in `directory`."""
+
+    def __init__(
+        self,
+        runner: ToolRunner,
+        *,
+        files: Sequence[Path] = (),
+        directory: Path | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self._runner = runner
+        self._files = tuple(files)
+        self._directory = directory
+        self._policy = policy
+        self._loaded: dict[Path, _Loaded] = {}
+        self.generation = 0
+        for path in self._sources():
+            loaded = self._load(path)
+            for other, known in self._loaded.items():
+                if known.tool.name == loaded.tool.name:
+                    raise LoadError(
+                        path, f"tool name {loaded.tool.name!r} is already used by {other}"
+                    )
+            self._loaded[path] = loaded
+
+    def _sources(self) -> list[Path]:
+        found = list(self._files)
+        if self._directory is not None:
+            if not self._directory.is_dir():
+                raise LoadError(self._directory, "not a directory")
+            found += sorted(self._directory.glob("*.wasm"))
+        return found
+
+    def _load(self, path: Path) -> _Loaded:
+        signature = _signature(path) or (0, 0, 0)
+        return _Loaded(self._runner.load(path, self._policy), signature)
+
+    def _drop_name_clashes(self) -> list[str]:
+        seen: dict[str, Path] = {}
+        problems = []
+        for path in sorted(self._loaded):
+            name = self._loaded[path].tool.name
+            if name in seen:
+                error = LoadError(path, f"tool name {name!r} is already used by {seen[name]}")
+                problems.append(str(error))
+                del self._loaded[path]
+            else:
+                seen[name] = path
+        return problems
+
+    def tools(self) -> tuple[ToolMetadata, ...]:
+        """Every tool's metadata, sorted by name."""
+        return tuple(sorted((e.tool.metadata for e in self._loaded.values()), key=_by_name))
+
+    def tool(self, name: str) -> Tool | None:
+        """The tool called exactly `name`, or None."""
+        return next((e.tool for e in self._loaded.values() if e.tool.name == name), None)
+
+    def refresh(self) -> list[str]:
+        """Reload what changed in the directory; one line per component that did not load."""
+        if self._directory is None:
+            return []
+        try:
+            current = set(self._sources())
+        except LoadError as exc:
+            return [str(exc)]
+        problems = []
+        for path in sorted(set(self._loaded) - current - set(self._files)):
+            self._loaded.pop(path).tool.close()
+        for path in sorted(current):
+            known = self._loaded.get(path)
+            if known is not None and known.signature == _signature(path):
+                continue
+            try:
+                self._loaded[path] = self._load(path)
+            except LoadError as exc:
+                kept = "; the previous version keeps serving" if known else ""
+                problems.append(f"{exc}{kept}")
+        problems += self._drop_name_clashes()
+        self.generation += 1
+        return problems
+
+
+def _by_name(metadata: ToolMetadata) -> str:
+    return metadata.name
