@@ -9,9 +9,9 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from agent.choices import SyntaxName, ToolChoice
-from agent.messages import ChatMessage, ToolCall
+from agent.messages import ChatMessage, JsonScalar, ToolCall
 from agent.syntax.prompt import signature
-from tool_runner import ToolMetadata, ToolUsage
+from tool_runner import ToolMetadata, ToolParam, ToolUsage
 
 
 class ParsedReply(BaseModel):
@@ -70,12 +70,27 @@ def call_id(reply_text: str, index: int) -> str:
     return digest[:9]
 
 
-def usage_calls(usage: ToolUsage) -> tuple[ToolCall, ...]:
-    """A usage example's structured calls as ToolCalls (empty when the example has none)."""
+def usage_calls(usage: ToolUsage, tool: ToolMetadata) -> tuple[ToolCall, ...]:
+    """A usage example's calls as ToolCalls with a placeholder (`<param>`) for every value a
+    model could copy into its own call: only enum values and booleans stay (empty when the
+    example has no calls)."""
     return tuple(
-        ToolCall(id=call_id(usage.assistant, index), name=call.name, arguments=call.arguments)
+        ToolCall(
+            id=call_id(usage.assistant, index),
+            name=call.name,
+            arguments={
+                name: _placeholder(tool.param(name), name, value)
+                for name, value in call.arguments.items()
+            },
+        )
         for index, call in enumerate(usage.calls)
     )
+
+
+def _placeholder(param: ToolParam | None, name: str, value: JsonScalar) -> JsonScalar:
+    if isinstance(value, bool) or (param is not None and param.enum):
+        return value
+    return f"<{name}>"
 
 
 def snippet(text: str, limit: int = 80) -> str:

@@ -30,14 +30,10 @@ from agent.syntax.prompt import describe_tools, with_preamble
 from tool_runner import MARKER, ToolMetadata, ToolUsage
 
 _HOW_TO_CALL = f"""\
-To use a tool, reply with one line per call and nothing else:
-{MARKER}: <tool name>, <parameter>=<value>, <parameter>=<value>
-Give every required parameter and leave out optional ones you do not need. Write the complete \
-value: it runs to the end of the line or to the next ", <parameter>=". Put a value in double \
-quotes, with JSON escapes, when it contains a comma, a double quote or a line break: \
-text="one, \\"two\\"". For several calls write several lines.
-Each result comes back in a message starting with "Result of <tool name>:". Then answer the \
-user in plain text, without {MARKER}. When no tool is needed, answer directly."""
+To use a tool, reply with only this line, each <...> filled in:
+{MARKER}: <tool name>, <parameter>=<value>, ...
+Quote a value ("...", JSON escapes) that has a comma, a quote or a line break. The result \
+comes back as "Result of <tool name>: ...". Then answer in plain text."""
 
 
 class DirectiveSyntax(SyntaxBase):
@@ -107,8 +103,7 @@ def _directive_string(b: GrammarBuilder) -> str:
 
 
 def _example(tool: ToolMetadata, usage: ToolUsage) -> str | None:
-    """A usage example in canonical directive form (as written when it cannot be read)."""
-    calls = usage_calls(usage)
-    if not calls:
-        return usage.assistant.strip()
-    return "\n".join(render_call(call, tool) for call in calls)
+    """A usage example's calls in canonical directive form, with placeholders (None when it
+    has no call that reads)."""
+    calls = usage_calls(usage, tool)
+    return "\n".join(render_call(call, tool) for call in calls) if calls else None

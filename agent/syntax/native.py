@@ -37,7 +37,7 @@ from agent.syntax.jsoncall import (
     is_call_object,
     to_call,
 )
-from agent.syntax.prompt import describe_tools, function_specs, with_preamble
+from agent.syntax.prompt import describe_tools, with_preamble
 from tool_runner import ToolMetadata, ToolUsage
 
 _AFTER_RESULTS = (
@@ -125,23 +125,23 @@ class JsonSyntax(SyntaxBase):
     _fences = ("```json", "```JSON", "```")
 
     def system_prompt(self, tools: Sequence[ToolMetadata], *, preamble: str | None = None) -> str:
-        """Preamble, the tools as JSON signatures and as text with examples, and the call form."""
+        """Preamble, the tools as compact text with their calls (placeholders for values) in
+        this syntax, and the call form. (A chat template that writes the tools itself gets them
+        as JSON Schema, and this prompt none.)"""
         if not tools:
             return with_preamble(preamble)
-        details = "Tool details and examples:\n\n" + describe_tools(tools, self._example)
-        return with_preamble(preamble, self._teach(tools), details, _AFTER_RESULTS)
+        listed = "You can use these tools:\n\n" + describe_tools(tools, self._example)
+        return with_preamble(preamble, listed, self._teach(), _AFTER_RESULTS)
 
-    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+    def _teach(self) -> str:
         return (
-            "You can use these tools (JSON signatures, one per line):\n"
-            f"{function_specs(tools)}\n\n"
-            "To use a tool, reply with only a JSON object, one line per call, and nothing else:\n"
+            "To use a tool, reply with only a JSON object and nothing else:\n"
             '{"tool": "<tool name>", "arguments": {"<parameter>": <value>, ...}}\n'
-            "Give every required parameter; leave out optional ones you do not need."
+            "Give the required parameters."
         )
 
     def _example(self, tool: ToolMetadata, usage: ToolUsage) -> str | None:
-        calls = usage_calls(usage)
+        calls = usage_calls(usage, tool)
         return self.render(calls, [tool]) if calls else None
 
     def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
@@ -196,12 +196,11 @@ class Llama3Syntax(JsonSyntax):
     call_form = '{"name": "<function name>", "parameters": {...}} (the whole reply)'
     _fences = ("<|python_tag|>", "```json", "```")
 
-    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+    def _teach(self) -> str:
         return (
-            "You have access to the following functions. To call a function, respond with only "
-            'a JSON object of the form {"name": function name, "parameters": dictionary of '
-            "argument name and its value}, and nothing else. Do not use variables. Call one "
-            f"function at a time.\n\n{function_specs(tools)}"
+            "To call a function, respond with only a JSON object of the form "
+            '{"name": function name, "parameters": dictionary of argument name and its value}, '
+            "and nothing else. Do not use variables. Call one function at a time."
         )
 
 
@@ -215,12 +214,9 @@ class HermesSyntax(JsonSyntax):
     open_tag = "<tool_call>"
     close_tag = "</tool_call>"
 
-    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+    def _teach(self) -> str:
         return (
-            "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-            "You are provided with function signatures within <tools></tools> XML tags:\n"
-            f"<tools>\n{function_specs(tools)}\n</tools>\n\n"
-            "For each function call, return a json object with function name and arguments "
+            "For a function call, return a json object with function name and arguments "
             "within <tool_call></tool_call> XML tags:\n"
             '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n'
             "</tool_call>"
@@ -278,10 +274,8 @@ class MistralSyntax(JsonSyntax):
     marker = "[TOOL_CALLS]"
     call_form = '[TOOL_CALLS][{"name": "<function name>", "arguments": {...}}]'
 
-    def _teach(self, tools: Sequence[ToolMetadata]) -> str:
+    def _teach(self) -> str:
         return (
-            f"You can call these functions (JSON signatures, one per line):\n"
-            f"{function_specs(tools)}\n\n"
             f"To call functions, reply with {self.marker} followed by a JSON list of calls and "
             f'nothing else: {self.marker}[{{"name": "<function name>", "arguments": '
             '{"<parameter>": <value>}}]'

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tool_runner import ToolMetadata, ToolUsage
+from tool_runner import ToolMetadata, ToolParam, ToolUsage
 
-DEFAULT_PREAMBLE = (
-    "You are a helpful assistant running on the user's computer. You can use tools that run "
-    "in a sandbox. Use a tool when it helps answer the request; otherwise answer directly."
-)
+DEFAULT_PREAMBLE = "You are a helpful assistant. Use a tool when it helps; else answer directly."
 
 # A usage example's reply written in the syntax being taught (None drops the example).
 RenderExample = Callable[[ToolMetadata, ToolUsage], str | None]
@@ -23,30 +19,65 @@ def signature(tool: ToolMetadata) -> str:
     return f"{tool.name}({params})"
 
 
-def describe_tool(tool: ToolMetadata, render_example: RenderExample) -> str:
-    """A tool as indented text: description, parameters, and its usage examples.
+def describe_param(param: ToolParam) -> str:
+    """One parameter on one line: `name (kind): description`, `name?` when it is optional, the
+    kind only when it is not a free string: the enum, or the type and its bounds."""
+    if param.enum:
+        kind = " (one of " + ", ".join(param.enum) + ")"
+    else:
+        kind = "" if param.type == "string" else f" ({param.type}{_bounds(param)})"
+    optional = "" if param.required else "?"
+    return f"{param.name}{optional}{kind}: {param.description.strip()}"
 
-    `render_example(tool, usage)` writes a usage example's calls in the syntax being taught;
-    None drops the example.
+
+def _bounds(param: ToolParam) -> str:
+    low, high = param.minimum, param.maximum
+    if low is not None and high is not None:
+        return f" {low:g}..{high:g}"
+    if low is not None:
+        return f" >= {low:g}"
+    return f" <= {high:g}" if high is not None else ""
+
+
+def describe_tool(tool: ToolMetadata, render_example: RenderExample) -> str:
+    """A tool as compact indented text: description, one line per parameter, and its usage
+    examples' calls (each distinct one once).
+
+    `render_example(tool, usage)` writes a usage example's calls in the syntax being taught,
+    with placeholders for values (see `base.usage_calls`); None drops the example.
     """
     lines = [f"{tool.name}: {tool.description.strip()}"]
-    if tool.params:
-        lines.append("  Parameters:")
-        for p in tool.params:
-            need = "required" if p.required else "optional"
-            lines.append(f"  - {p.name} ({p.type}, {need}): {p.description.strip()}")
-    else:
-        lines.append("  Parameters: none")
-    for usage in tool.usage:
-        reply = render_example(tool, usage)
-        if reply is None:
-            continue
-        lines.append("  Example:")
-        lines.append(f"    User: {usage.user.strip()}")
-        reply_lines = reply.split("\n")
-        lines.append(f"    Assistant: {reply_lines[0]}")
-        lines.extend(f"    {line}" for line in reply_lines[1:])
+    lines.extend(f"  {describe_param(p)}" for p in tool.params)
+    examples = dict.fromkeys(
+        reply
+        for usage in representative_usage(tool)
+        if (reply := render_example(tool, usage)) is not None
+    )
+    for index, reply in enumerate(examples):
+        for n, line in enumerate(reply.split("\n")):
+            lines.append(("  e.g. " if index == 0 and n == 0 else "       ") + line)
     return "\n".join(lines)
+
+
+def representative_usage(tool: ToolMetadata) -> list[ToolUsage]:
+    """One usage example per choice of enum values (e.g. per `op`), the one that names the most
+    parameters: with placeholders for the other values, the rest would only repeat it."""
+    chosen: dict[tuple[tuple[str, str], ...], ToolUsage] = {}
+    for usage in tool.usage:
+        choice = tuple(
+            (name, str(value))
+            for call in usage.calls
+            for name, value in call.arguments.items()
+            if (param := tool.param(name)) is not None and param.enum
+        )
+        known = chosen.get(choice)
+        if known is None or _named(usage) > _named(known):
+            chosen[choice] = usage
+    return list(chosen.values())
+
+
+def _named(usage: ToolUsage) -> int:
+    return sum(len(call.arguments) for call in usage.calls)
 
 
 def describe_tools(tools: Sequence[ToolMetadata], render_example: RenderExample) -> str:
@@ -64,16 +95,6 @@ def function_schema(tool: ToolMetadata) -> dict[str, Any]:
             "parameters": tool.json_schema(),
         },
     }
-
-
-def function_spec(tool: ToolMetadata) -> str:
-    """The tool as the one-line JSON function signature instruct models were trained on."""
-    return json.dumps(function_schema(tool), ensure_ascii=False)
-
-
-def function_specs(tools: Sequence[ToolMetadata]) -> str:
-    """Every tool's JSON function signature, one per line."""
-    return "\n".join(function_spec(tool) for tool in tools)
 
 
 def with_preamble(preamble: str | None, *sections: str) -> str:

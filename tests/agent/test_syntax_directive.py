@@ -127,14 +127,13 @@ def test_render_writes_the_canonical_form() -> None:
 def test_system_prompt_describes_every_tool_from_its_metadata() -> None:
     prompt = SYNTAX.system_prompt([ECHO, DATETIME, FILES], preamble="You are a test.")
     assert prompt.startswith("You are a test.\n\n")
-    assert "Echo: Echoes back the input text" in prompt
-    assert "- value (string, required): The text to echo" in prompt
-    assert "- days (integer, optional): the days" in prompt
-    assert "User: Please echo back 'hello'" in prompt
-    assert "Assistant: USE_TOOL: Echo, value=hello" in prompt
-    # examples are rewritten in canonical order; unreadable ones are shown as written
-    assert "Assistant: USE_TOOL: DateTime, op=now, zone=Europe/Paris" in prompt
-    assert "Assistant: call DateTime please" in prompt
+    assert "Echo: Echoes back the input text\n  value: The text to echo\n" in prompt
+    assert "\n  days? (integer): the days\n" in prompt
+    # examples are calls in canonical order with placeholders for the values a model could copy;
+    # the user's words, and examples that do not read, are left out
+    assert "  e.g. USE_TOOL: Echo, value=<value>\n" in prompt
+    assert "e.g. USE_TOOL: DateTime, op=<op>, zone=<zone>\n" in prompt
+    assert "hello" not in prompt and "Paris" not in prompt and "please" not in prompt
     assert "USE_TOOL: <tool name>, <parameter>=<value>" in prompt
 
 

@@ -41,9 +41,8 @@ if sys.get_int_max_str_digits() and sys.get_int_max_str_digits() < 2 * MAX_DIGIT
 SPEC = ToolSpec(
     name="Calculator",
     description=(
-        "Evaluates an arithmetic expression exactly: integers of any size, decimals, "
-        "parentheses, + - * / // % ** (or ^), and the functions sqrt, abs, round, floor, "
-        "ceil, min, max, factorial, with the constants pi and e"
+        "Evaluates an arithmetic expression exactly: big integers, decimals, + - * / // % **, "
+        "sqrt abs round floor ceil min max factorial, pi, e"
     ),
     version="0.1.0",
     params=(Param("expression", "The arithmetic expression to evaluate, e.g. (2 + 3) * 4"),),

@@ -25,28 +25,26 @@ OPS = ("now", "days_between", "add", "weekday")
 SPEC = ToolSpec(
     name="DateTime",
     description=(
-        "Dates and times: op=now gives the current date and time in a time zone; "
-        "op=days_between counts the days from date to date2; op=add adds an amount such as "
-        "'3 weeks' or '-2 months' to a date; op=weekday names the weekday of a date. "
-        "Dates are YYYY-MM-DD (or 'today'); time zones are IANA names like Europe/Paris"
+        "Dates and times: now (the date and time in a time zone), days_between (date to "
+        "date2), add (an amount to a date), weekday (of a date). Dates are YYYY-MM-DD or 'today'"
     ),
     version="0.1.0",
     params=(
         Param("op", "What to compute", enum=OPS),
         Param(
             "timezone",
-            "IANA time zone such as America/New_York; default UTC",
+            "IANA time zone like Europe/Paris; default UTC",
             required=False,
         ),
         Param(
             "date",
-            "A date YYYY-MM-DD or date-time YYYY-MM-DDTHH:MM[:SS]; default today",
+            "YYYY-MM-DD (or YYYY-MM-DDTHH:MM); default today",
             required=False,
         ),
         Param("date2", "The second date, for days_between", required=False),
         Param(
             "amount",
-            "For add: e.g. '10 days', '3 weeks', '-2 months', '1 year 6 months', '90 minutes'",
+            "For add: e.g. '3 weeks', '-2 months', '90 minutes'",
             required=False,
         ),
     ),

@@ -27,19 +27,15 @@ MAX_LINE_CHARS = 300
 SPEC = ToolSpec(
     name="Files",
     description=(
-        "Reads the files of the directory the user granted (and nothing else): op=list lists "
-        "a directory, op=read returns a text file (up to 64 KiB), op=search finds lines "
-        "containing a text (or matching a regular expression with regex=true) under a path. "
-        "Paths are relative to the granted directory"
+        "Reads the directory the user granted: list a folder, read a text file (up to 64 KiB), "
+        "search lines for a text (a regular expression with regex=true)"
     ),
     version="0.1.0",
     params=(
         Param("op", "What to do", enum=OPS),
-        Param(
-            "path", "File or directory relative to the granted directory; default .", required=False
-        ),
-        Param("pattern", "For search: the text (or regular expression) to find", required=False),
-        Param("regex", "For search: treat pattern as a regular expression", "boolean", False),
+        Param("path", "File or folder, relative; default .", required=False),
+        Param("pattern", "For search: the text to find", required=False),
+        Param("regex", "For search: pattern is a regular expression", "boolean", False),
         Param(
             "max_bytes",
             "For read: at most this many bytes",
@@ -58,7 +54,7 @@ SPEC = ToolSpec(
         ),
         Usage(
             "Find lines with a date like 2024-05-17 in the logs folder",
-            r'USE_TOOL: Files, op=search, path=logs, pattern="\d{4}-\d{2}-\d{2}", regex=true',
+            r'USE_TOOL: Files, op=search, path=logs, pattern="\\d{4}-\\d{2}-\\d{2}", regex=true',
         ),
     ),
 )

@@ -35,21 +35,20 @@ for _name in COMMON_CHARSETS:
 SPEC = ToolSpec(
     name="HttpGet",
     description=(
-        "Fetches an http or https URL and returns the status and the body as text (HTML "
-        "reduced to its visible text). Only hosts the user allowed can be fetched"
+        "Fetches an http(s) URL from a host the user allowed: the status and the body as text"
     ),
     version="0.1.0",
     params=(
         Param("url", "The http:// or https:// URL to fetch"),
         Param(
             "max_chars",
-            f"Return at most this many characters of the body (default {DEFAULT_MAX_CHARS})",
+            f"At most this many characters of the body (default {DEFAULT_MAX_CHARS})",
             "integer",
             False,
             minimum=1,
             maximum=MAX_CHARS,
         ),
-        Param("raw", "Return HTML markup as is instead of its text", "boolean", False),
+        Param("raw", "HTML markup as is, not its text", "boolean", False),
     ),
     usage=(
         Usage(

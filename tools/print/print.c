@@ -15,7 +15,7 @@ static const lat_usage USAGE[] = {
 
 const lat_metadata lat_tool_metadata = {
     LAT_STR("Print"),
-    LAT_STR("Prints the message to standard output and says how many bytes it wrote"),
+    LAT_STR("Prints the message to stdout and says how many bytes it wrote"),
     LAT_STR("0.1.0"),
     LAT_LIST(PARAMS),
     LAT_LIST(USAGE),
