@@ -142,6 +142,8 @@ def run(ctx: click.Context, /, prompt: str, as_json: bool, **flags: Any) -> None
                     stopped = event.reason
             if as_json:
                 click.echo(recorder.transcript().model_dump_json(indent=2))
+            else:
+                _report_host(session, settings.verbose)
     if stopped is not None:
         ctx.exit(EXIT_CODES[stopped])
 
@@ -167,16 +169,20 @@ def chat(ctx: click.Context, /, **flags: Any) -> None:
 
 
 def _report_host(session: Session, verbose: bool) -> None:
-    """With -v: the tool workers' figures, restarts included (one line)."""
+    """With -v, when a worker was restarted, a call crashed or timed out, or a reload failed:
+    the tool host's figures in one line (and the reload problems)."""
     stats = session.host_stats()
-    if verbose and stats is not None:
+    if not verbose or stats is None:
+        return
+    if stats.restarts or stats.crashed or stats.timeouts or stats.problems:
         click.echo(
             f"Tool host ({stats.transport}): {stats.alive}/{stats.workers} workers alive, "
             f"{stats.calls} calls, {stats.restarts} restarts, {stats.crashed} crashed, "
-            f"{stats.timeouts} timed out"
+            f"{stats.timeouts} timed out",
+            err=True,
         )
         for problem in stats.problems:
-            click.echo(f"Tool host: {problem}")
+            click.echo(f"Tool host: {problem}", err=True)
 
 
 def _converse(session: Session, renderer: HumanRenderer) -> None:

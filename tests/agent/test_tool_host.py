@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import re
+import signal
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from agent import ToolCall
+from agent import Completion, ToolCall
 from agent.cli import main
 from agent.executor import HostExecutor, RunnerExecutor, open_executor
 from agent.fake import FakeBackend, FakeLoader
@@ -48,15 +51,6 @@ def test_workers_and_in_process_flags(echo: Path) -> None:
     assert json.loads(here.output)["tool_host"] is None
 
 
-def test_verbose_chat_reports_the_workers_after_bye(echo: Path) -> None:
-    loader = FakeLoader(FakeBackend(["Hello"]))
-    result = CliRunner().invoke(
-        main, ["chat", "-c", str(echo), "-v"], input="hi\n", catch_exceptions=False, obj=loader
-    )
-    assert result.exit_code == 0, result.output
-    assert "Bye.\nTool host (workers): 2/2 workers alive, 0 calls, 0 restarts" in result.output
-
-
 def test_open_executor_runs_on_workers_unless_in_process(echo: Path) -> None:
     with open_executor([echo], echo.parent, Policy()) as pooled:
         assert isinstance(pooled, HostExecutor)
@@ -77,3 +71,43 @@ def test_an_unreachable_tool_host_is_one_line(echo: Path) -> None:
     result = _invoke("run", "-p", "x", "--tool-host", "nats://127.0.0.1:9")
     assert result.exit_code == 1
     assert "cannot connect to NATS at nats://127.0.0.1:9" in result.output
+
+
+class _KillsTheWorkers(FakeBackend):
+    """A scripted model that SIGKILLs this process's tool workers before its first reply."""
+
+    def stream_prompt(
+        self, prompt: str, *, grammar: str | None = None
+    ) -> Generator[str, None, Completion]:
+        if not self.prompts:
+            for pid in _worker_pids():
+                os.kill(pid, signal.SIGKILL)
+        return super().stream_prompt(prompt, grammar=grammar)
+
+
+def _worker_pids() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"tool_runner.worker" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_verbose_run_reports_a_crashed_call_and_the_restart(echo: Path) -> None:
+    loader = FakeLoader(_KillsTheWorkers(CALL_THEN_ANSWER))
+    args = ["run", "-p", "echo hi", "-c", str(echo), "--tool-choice", "required", "-v"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False, obj=loader)
+    assert result.exit_code == 0, result.output
+    assert "Execution failed (crashed): the tool's worker process killed by SIGKILL" in (
+        result.output
+    )
+    # the idle worker, killed too, is replaced by the supervisor within 0.2 s
+    pattern = r"Tool host \(workers\): [12]/2 workers alive, 1 calls, [12] restarts, 1 crashed"
+    assert re.search(pattern, result.output)
+    quiet = _invoke("run", "-p", "echo hi", "-c", echo, "--tool-choice", "required", "-v")
+    assert "Tool host" not in quiet.output  # nothing happened: nothing to report

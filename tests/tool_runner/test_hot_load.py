@@ -4,23 +4,14 @@ previous version keeps serving."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eventually import eventually
 from wat_components import Spec, component_wat
 
 from tool_runner import PoolSettings, WorkerPool
-
-
-def _eventually(check: Callable[[], bool], within_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + within_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.fixture
@@ -49,15 +40,15 @@ def test_added_replaced_and_removed_components_change_the_tools(
     assert _names(pool) == ["Echo"]
     join = Spec(name="Join", params=(), behaviour="join")
     (tools_dir / "join.wasm").write_text(component_wat(join))
-    assert _eventually(lambda: _names(pool) == ["Echo", "Join"])
+    assert eventually(lambda: _names(pool) == ["Echo", "Join"])
     assert [pool.call("Join").ok for _ in range(4)] == [True] * 4  # on both workers
 
     (tools_dir / "echo.wasm").write_text(component_wat(Spec(description="Echos, again")))
-    assert _eventually(lambda: pool.tools()[0].description == "Echos, again")
+    assert eventually(lambda: pool.tools()[0].description == "Echos, again")
     assert pool.call("Echo", {"value": "new"}).output == "new"
 
     (tools_dir / "join.wasm").unlink()
-    assert _eventually(lambda: _names(pool) == ["Echo"])
+    assert eventually(lambda: _names(pool) == ["Echo"])
     assert pool.call("Join").error == "unknown tool 'Join'; the available tools are: Echo"
     assert pool.stats().restarts == 0
 
@@ -66,7 +57,7 @@ def test_a_broken_replacement_is_reported_and_the_previous_version_keeps_serving
     pool: WorkerPool, tools_dir: Path
 ) -> None:
     (tools_dir / "echo.wasm").write_bytes(b"\0asm garbage")
-    assert _eventually(lambda: bool(_names(pool)) and bool(pool.stats().problems))
+    assert eventually(lambda: bool(_names(pool)) and bool(pool.stats().problems))
     (problem,) = pool.stats().problems
     print(problem)
     assert problem.startswith(f"cannot load {tools_dir / 'echo.wasm'}: ")

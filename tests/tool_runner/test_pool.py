@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from eventually import eventually
 from sleeper import sleeper_wat
 from wat_components import HOSTILE, Spec
 
@@ -88,7 +89,7 @@ def test_a_worker_killed_during_a_call_reports_crashed_and_is_replaced(pool: Wor
     assert result.kind is ResultKind.CRASHED, result
     assert "killed by SIGKILL" in (result.error or "")
     # the idle one died too: the supervisor replaces it
-    assert _eventually(lambda: pool.stats().restarts == 2 and pool.stats().alive == 2)
+    assert eventually(lambda: pool.stats().restarts == 2 and pool.stats().alive == 2)
     assert pool.stats().crashed == 1 and not set(pool.pids()) & set(pids)
     outputs = [pool.call("Echo", {"value": str(i)}).output for i in range(100)]
     assert outputs == [str(i) for i in range(100)]
@@ -104,7 +105,7 @@ def test_a_worker_that_cannot_restart_is_retried_with_backoff(
     with WorkerPool([path], cache_dir=pool_cache, settings=settings) as one:
         path.rename(tmp_path / "gone.wat")
         os.kill(one.pids()[0], signal.SIGKILL)
-        assert _eventually(lambda: one.stats().restarts == 1)
+        assert eventually(lambda: one.stats().restarts == 1)
         timings = []
         for _ in range(3):
             started = time.monotonic()
@@ -135,15 +136,6 @@ def test_the_os_memory_ceiling_backs_the_wasm_limits(hostile_path: Path, pool_ca
     pages = int(result.output or "0")
     print(f"memory grew to {pages * 64 // 1024} MiB under a 384 MiB ceiling")
     assert 0 < pages * 64 * 1024 < 384 * 1024 * 1024
-
-
-def _eventually(check: Callable[[], bool], within_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + within_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def _rss_kib() -> int:
