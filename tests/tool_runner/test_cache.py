@@ -15,10 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from wat_components import Spec, component_wat
 
 from tool_runner import CacheError, DirGrant, Limits, Policy, PolicyError, ToolRunner
 from tool_runner.cache import CacheStats
+from tool_runner.cli import command
 
 
 def _load(cache: Path, path: Path) -> tuple[str, CacheStats]:
@@ -220,3 +222,21 @@ def test_cache_can_be_turned_off(tmp_path: Path, echo_path: Path) -> None:
         runner.load(echo_path)
         assert runner.cache.stats == CacheStats(hits=0, compiled=2)
         assert runner.cache.directory is None
+
+
+@pytest.mark.parametrize("where", [[], ["--in-process"]], ids=["worker", "in-process"])
+def test_the_cli_says_so_in_one_line(
+    tmp_path: Path, echo_path: Path, monkeypatch: pytest.MonkeyPatch, where: list[str]
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    args = [*where, "-c", str(echo_path), "--value", "hi"]
+    grant = CliRunner().invoke(command, [*args, "--dir", f"{tmp_path}:rw"])
+    assert grant.exit_code == 2 and grant.stderr.count("\n") == 1
+    assert grant.stderr.startswith(f"tool-runner: error: read-write grant {tmp_path} overlaps")
+    cache = tmp_path / "xdg" / "llm-agent" / "compiled"
+    cache.mkdir(parents=True, mode=0o777)
+    cache.chmod(0o777)
+    shared = CliRunner().invoke(command, args)
+    assert shared.exit_code == 2 and shared.stderr.count("\n") == 1
+    assert shared.stderr.startswith(f"tool-runner: error: compile cache {cache} is writable")
+    assert CliRunner().invoke(command, [*args, "--no-cache"]).exit_code == 0
