@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -85,6 +86,16 @@ def usage_calls(usage: ToolUsage, tool: ToolMetadata) -> tuple[ToolCall, ...]:
         )
         for index, call in enumerate(usage.calls)
     )
+
+
+def show_placeholders(text: str, *, quoted: bool) -> str:
+    """Rendered example calls with their placeholders as a person reads them: the syntax writes
+    a value starting with `<` escaped (`"\\u003cvalue>"`, which the grammars require, so that a
+    model cannot copy a placeholder raw); the prompt shows `"<value>"` (`quoted`, the JSON
+    syntaxes) or `<value>` (the directive)."""
+    if quoted:
+        return text.replace('"\\u003c', '"<')
+    return re.sub(r'"\\u003c([A-Za-z0-9_.-]*)>"', r"<\1>", text)
 
 
 def _placeholder(param: ToolParam | None, name: str, value: JsonScalar) -> JsonScalar:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from agent.choices import SyntaxName, ToolChoice
 from agent.errors import GrammarError
 from agent.messages import ChatMessage, ToolCall
-from agent.syntax.base import ParsedReply, SyntaxBase, usage_calls
+from agent.syntax.base import ParsedReply, SyntaxBase, show_placeholders, usage_calls
 from agent.syntax.directive_parser import (
     parse_directive,
     render_call,
@@ -17,6 +17,7 @@ from agent.syntax.directive_parser import (
 )
 from agent.syntax.grammar import (
     MAX_STRING_CHARS,
+    PLACEHOLDER_START,
     GrammarBuilder,
     canonical_params,
     free_text,
@@ -96,7 +97,7 @@ class DirectiveSyntax(SyntaxBase):
 def _directive_string(b: GrammarBuilder) -> str:
     """A string value: a JSON string, or a bare run of text with no comma or double quote."""
     quoted = json_string(b)
-    first = r"[^\x00-\x20\x7F\"',]"
+    first = rf"[^\x00-\x20\x7F\"',{PLACEHOLDER_START}]"
     rest = f'[^\\x00-\\x1F\\x7F",]{{0,{MAX_STRING_CHARS - 1}}}'
     bare = b.rule("bare-string", f"{first} {rest}")
     return b.rule("directive-string", f"{quoted} | {bare}")
@@ -106,4 +107,6 @@ def _example(tool: ToolMetadata, usage: ToolUsage) -> str | None:
     """A usage example's calls in canonical directive form, with placeholders (None when it
     has no call that reads)."""
     calls = usage_calls(usage, tool)
-    return "\n".join(render_call(call, tool) for call in calls) if calls else None
+    if not calls:
+        return None
+    return show_placeholders("\n".join(render_call(call, tool) for call in calls), quoted=False)

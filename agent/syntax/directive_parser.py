@@ -10,8 +10,8 @@ The rules, chosen so that the seed's bug (`'Something to echo'` read as `Somethi
   strings, bare ones typed by the tool's parameters.
 - The canonical form (what `render` writes and the grammar admits): required arguments first,
   then optional ones, each in declared order; a string bare when it is non-empty, has no comma,
-  double quote or control character, no surrounding whitespace and does not start with `'`;
-  otherwise a JSON string.
+  double quote or control character, no surrounding whitespace and does not start with `'` or
+  `<` (the prompts' placeholders); otherwise a JSON string, a leading `<` escaped as `\\u003c`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from agent.messages import JsonScalar, ToolCall
 from agent.syntax.base import ParsedReply, call_id, snippet
-from agent.syntax.grammar import canonical_params
+from agent.syntax.grammar import PLACEHOLDER_START, canonical_params, json_text
 from tool_runner import MARKER, CallNotationError, ToolMetadata, read_call
 
 
@@ -77,7 +77,7 @@ def render_value(value: JsonScalar) -> str:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else json.dumps(repr(value))
     text = "" if value is None else value
-    return text if is_bare_safe(text) else json.dumps(text, ensure_ascii=False)
+    return text if is_bare_safe(text) else json_text(text)
 
 
 def is_bare_safe(text: str) -> bool:
@@ -85,6 +85,6 @@ def is_bare_safe(text: str) -> bool:
     return (
         text != ""
         and text == text.strip()
-        and text[0] != "'"
+        and text[0] not in ("'", PLACEHOLDER_START)
         and not any(ch in ',"' or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
     )

@@ -9,6 +9,7 @@ rather than taken from llama-cpp-python's converter, which lets raw control char
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 
@@ -85,10 +86,26 @@ def _class_escape(ch: str) -> str:
     return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
 
 
+PLACEHOLDER_START = "<"
+"""How the prompts' placeholders (`<value>`) start. No string value may start with it raw, so
+that a model cannot copy a placeholder into a call; a value that does is written with its JSON
+escape (`\\u003c`), as `json_text` and the directive syntax write it."""
+
+
+def json_text(value: str) -> str:
+    """`value` as a JSON string, its first character escaped when it is PLACEHOLDER_START."""
+    text = json.dumps(value, ensure_ascii=False)
+    return '"\\u003c' + text[2:] if value.startswith(PLACEHOLDER_START) else text
+
+
 def json_string(b: GrammarBuilder) -> str:
-    """A JSON string of at most MAX_STRING_CHARS characters, no raw control characters."""
-    b.rule("json-char", r'[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})')
-    return b.rule("json-string", f'"\\"" json-char{{0,{MAX_STRING_CHARS}}} "\\""')
+    """A JSON string of at most MAX_STRING_CHARS characters, no raw control characters, not
+    starting with a raw PLACEHOLDER_START."""
+    escape = r'"\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+    b.rule("json-char", rf'[^"\\\x00-\x1F] | {escape}')
+    b.rule("json-first-char", rf'[^"\\\x00-\x1F{PLACEHOLDER_START}] | {escape}')
+    more = f"json-char{{0,{MAX_STRING_CHARS - 1}}}"
+    return b.rule("json-string", f'"\\"" (json-first-char {more})? "\\""')
 
 
 def integer(b: GrammarBuilder) -> str:

@@ -18,6 +18,7 @@ from agent.syntax.grammar import (
     GrammarBuilder,
     canonical_params,
     json_string,
+    json_text,
     literal,
     object_members,
     param_value,
@@ -110,8 +111,18 @@ def call_json(call: ToolCall, tool: ToolMetadata | None, *, name_key: str, args_
     """The canonical JSON text of one call (arguments in canonical order, None left out)."""
     order = [p.name for p in canonical_params(tool)] if tool else []
     order += [name for name in call.arguments if name not in order]
-    args = {name: call.arguments[name] for name in order if call.arguments.get(name) is not None}
-    return json.dumps({name_key: call.name, args_key: args}, ensure_ascii=False)
+    members = ", ".join(
+        f"{json.dumps(name, ensure_ascii=False)}: {_value_json(value)}"
+        for name in order
+        if (value := call.arguments.get(name)) is not None
+    )
+    head = f"{json.dumps(name_key)}: {json.dumps(call.name, ensure_ascii=False)}"
+    return f"{{{head}, {json.dumps(args_key)}: {{{members}}}}}"
+
+
+def _value_json(value: JsonScalar) -> str:
+    """One argument value as the grammar writes it (strings by `json_text`)."""
+    return json_text(value) if isinstance(value, str) else json.dumps(value)
 
 
 def calls_json(
@@ -123,10 +134,6 @@ def calls_json(
         call_json(call, by_name.get(call.name), name_key=name_key, args_key=args_key)
         for call in calls
     ]
-
-
-def _json_text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def call_object_rule(
@@ -144,7 +151,7 @@ def call_object_rule(
     for index, tool in enumerate(tools):
         members = {
             p.name: f"{literal(json.dumps(p.name, ensure_ascii=False) + ': ')} "
-            f"{param_value(b, p, string_rule=string, write_string=_json_text)}"
+            f"{param_value(b, p, string_rule=string, write_string=json_text)}"
             for p in tool.params
         }
         args = object_members(

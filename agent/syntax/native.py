@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from agent.choices import SyntaxName, ToolChoice
 from agent.errors import GrammarError
 from agent.messages import ToolCall
-from agent.syntax.base import ParsedReply, SyntaxBase, usage_calls
+from agent.syntax.base import ParsedReply, SyntaxBase, show_placeholders, usage_calls
 from agent.syntax.grammar import (
     MAX_CALLS,
     GrammarBuilder,
@@ -142,7 +142,7 @@ class JsonSyntax(SyntaxBase):
 
     def _example(self, tool: ToolMetadata, usage: ToolUsage) -> str | None:
         calls = usage_calls(usage, tool)
-        return self.render(calls, [tool]) if calls else None
+        return show_placeholders(self.render(calls, [tool]), quoted=True) if calls else None
 
     def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
         """The canonical text of `calls`."""

@@ -73,3 +73,23 @@ def test_llama_cpp_accepts_the_constrained_grammars(tiny_model_path: Path) -> No
         for choice in ("auto", "required")
     ]
     assert all(llama_cpp_accepts(tiny_model_path, grammars))
+
+
+@pytest.mark.parametrize("name", SYNTAXES)
+def test_a_placeholder_cannot_be_copied_raw_but_its_escape_is_admitted(name: str) -> None:
+    echo = ToolMetadata(
+        name="Echo",
+        description="e",
+        version="0.1.0",
+        params=(ToolParam(name="value", description="v", type="string", required=True),),
+    )
+    grammar = Grammar(get_syntax(name).grammar([echo], tool_choice="required"))
+    canonical = get_syntax(name).render(
+        [ToolCall(id="1", name="Echo", arguments={"value": "<value>"})], [echo]
+    )
+    assert "\\u003cvalue>" in canonical and grammar.matches(canonical)
+    assert not grammar.matches(canonical.replace("\\u003c", "<"))
+    if name == "directive":
+        assert not grammar.matches("USE_TOOL: Echo, value=<value>")
+    parsed = get_syntax(name).parse(canonical, [echo])
+    assert parsed.calls[0].arguments == {"value": "<value>"}  # the value itself is intact

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from syntax_samples import ECHO
 
 from agent.cli import main
 from agent.config import LoopSettings
@@ -26,14 +27,8 @@ from agent.fake import FakeBackend, FakeExecutor, FakeLoader
 from agent.loop import offered_tools, run_agent
 from agent.messages import JsonScalar
 from agent.transcript import TranscriptRecorder
-from tool_runner import ResultKind, ToolMetadata, ToolParam
+from tool_runner import ResultKind, ToolMetadata
 
-ECHO = ToolMetadata(
-    name="Echo",
-    description="Echoes back the input text",
-    version="0.1.0",
-    params=(ToolParam(name="value", description="Text to echo", type="string", required=True),),
-)
 FAIL = ToolMetadata(name="Fail", description="Always fails", version="0.1.0")
 DIRECTIVE = LoopSettings(syntax="directive", grammar=False)
 

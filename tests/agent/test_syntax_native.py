@@ -8,6 +8,7 @@ from syntax_samples import CALCULATOR, DATETIME, ECHO, TOOLS
 from agent.errors import ConfigError
 from agent.messages import ToolCall
 from agent.syntax import SYNTAXES, detect_syntax, get_syntax
+from agent.syntax.base import show_placeholders
 
 
 def _calls(name: str, text: str) -> list[tuple[str, dict[str, object]]]:
@@ -196,7 +197,8 @@ def test_native_system_prompts(name: str) -> None:
     assert "\n  op: the op\n" in prompt and "\n  days? (integer): the days\n" in prompt
     # the examples' calls in this syntax, with placeholders for the values
     example = syntax.render([ToolCall(id="x", name="Echo", arguments={"value": "<value>"})], [ECHO])
-    assert example.split("\n")[0] in prompt
+    assert '"\\u003cvalue>"' in example  # what a model would have to write: the escape
+    assert show_placeholders(example, quoted=True).split("\n")[0] in prompt
     assert "hello" not in prompt and "USE_TOOL" not in prompt
     assert "call DateTime please" not in prompt  # unreadable examples are left out
 
