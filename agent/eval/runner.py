@@ -120,7 +120,8 @@ class AgentRunner:
                         bfcl_call(call, find_description(case.functions, call.name))
                         for call in event.calls
                     ),
-                    well_formed=not event.errors,
+                    # a reply cut off by the token limit is not a whole call, even if it reads
+                    well_formed=not event.errors and event.completion.finish_reason != "length",
                 )
         return Reply(text="", well_formed=False)  # pragma: no cover - step 1 always finishes
 

@@ -4,12 +4,13 @@ the scripted `FakeBackend` (the real loop, prompt, grammar and parser), judged b
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent import FakeBackend, LoopSettings
+from agent import Completion, FakeBackend, LoopSettings
 from agent.errors import EvalError
 from agent.eval import (
     AgentRunner,
@@ -21,7 +22,7 @@ from agent.eval import (
     tool_spec,
     uses_json_text,
 )
-from agent.messages import ToolCall
+from agent.messages import Prompt, ToolCall
 
 AREA = {
     "name": "geometry.area",
@@ -157,3 +158,20 @@ def test_irrelevance_passes_without_a_call(tmp_path: Path) -> None:
     results = list(evaluate(suite, AgentRunner(backend, LoopSettings(syntax="directive"))))
     assert [r.valid for r in results] == [True, False]
     assert results[1].error_type == "irrelevance_error:decoder_success"
+
+
+class _CutOff(FakeBackend):
+    """Every scripted reply ends at the token limit."""
+
+    def stream_prompt(
+        self, prompt: Prompt, *, grammar: str | None = None
+    ) -> Generator[str, None, Completion]:
+        completion = yield from super().stream_prompt(prompt, grammar=grammar)
+        return completion.model_copy(update={"finish_reason": "length"})
+
+
+def test_a_reply_cut_off_by_the_token_limit_is_not_well_formed(tmp_path: Path) -> None:
+    suite = load_suite(_write_suite(tmp_path, "simple_python", [_case(0, "3 by 4", TRUTH)]))
+    backend = _CutOff(["USE_TOOL: geometry.area, width=3, height=4, unit=cm. 1. 1. 1."])
+    (result,) = evaluate(suite, AgentRunner(backend, LoopSettings(syntax="directive")))
+    assert not result.valid and not result.well_formed
