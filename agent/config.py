@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agent.choices import SyntaxChoice, ToolChoice
 from agent.errors import ConfigError
@@ -28,6 +28,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 ENV_PREFIX = "LLM_AGENT_"
 CONFIG_ENV = "LLM_AGENT_CONFIG"
 DEFAULT_MODEL = "phi-mini-instruct"
+TOOL_HOST_SCHEME = "nats://"
 
 
 class _Frozen(BaseModel):
@@ -87,7 +88,9 @@ class LoopSettings(_Frozen):
         description="Allow several tool calls per reply (identical ones run once); default one.",
     )
     tools: tuple[str, ...] = Field(
-        default=(), description="Offer only these tools (comma-separated names); default all."
+        default=(),
+        description="Offer only these tools (comma-separated names; a nats://HOST:PORT URL "
+        "calls a tool service, as --tool-host does); default all.",
     )
 
 
@@ -123,6 +126,21 @@ class AgentSettings(ModelOptions, SamplingSettings, LoopSettings, ToolSettings):
 
     model: str = Field(default=DEFAULT_MODEL, description="GGUF path or registry name.")
     models_dir: Path | None = Field(default=None, description="Where models live.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tools_at_a_host(cls, data: Any) -> Any:
+        """`tools = nats://HOST:PORT` (`--tools nats://...`) names a tool host, not tool names:
+        it is the same as `tool_host`."""
+        if isinstance(data, dict):
+            tools = data.get("tools")
+            if isinstance(tools, (list, tuple)) and any(
+                str(t).startswith(TOOL_HOST_SCHEME) for t in tools
+            ):
+                if len(tools) != 1:
+                    raise ValueError("--tools takes tool names or one nats:// URL, not both")
+                data = {**data, "tools": (), "tool_host": str(tools[0])}
+        return data
 
     def model_settings(self, path: Path) -> ModelSettings:
         """The loading settings for the resolved model file `path`."""

@@ -69,9 +69,19 @@ def test_an_unreachable_tool_host_is_one_line(echo: Path) -> None:
         open_executor([], echo.parent, Policy(), url="nats://127.0.0.1:9"),
     ):
         pass
-    result = _invoke("run", "-p", "x", "--tool-host", "nats://127.0.0.1:9")
-    assert result.exit_code == 1
-    assert "cannot connect to NATS at nats://127.0.0.1:9" in result.output
+    for flag in ("--tool-host", "--tools"):  # --tools takes a nats:// URL as the issue names it
+        result = _invoke("run", "-p", "x", flag, "nats://127.0.0.1:9")
+        assert result.exit_code == 1
+        assert "cannot connect to NATS at nats://127.0.0.1:9" in result.output
+
+
+def test_tools_names_tools_or_one_tool_host() -> None:
+    from agent.config import AgentSettings
+
+    assert AgentSettings(tools=("nats://h:4222",)).tool_host == "nats://h:4222"
+    assert AgentSettings(tools=("Echo", "Files")).tool_host is None
+    with pytest.raises(ValueError, match="tool names or one nats:// URL"):
+        AgentSettings(tools=("Echo", "nats://h:4222"))
 
 
 class _KillsTheWorkers(FakeBackend):
