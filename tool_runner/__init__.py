@@ -43,6 +43,7 @@ from tool_runner.metadata import (
 from tool_runner.policy import DirGrant, Limits, Policy, policy_from_options
 from tool_runner.pool import PoolSettings, WorkerPool
 from tool_runner.result import ResultKind, ToolResult
+from tool_runner.terminal import for_terminal
 from tool_runner.tool_host import HostStats, ToolHost
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ __all__ = [
     "coerce_bare",
     "default_cache_dir",
     "example_calls",
+    "for_terminal",
     "policy_from_options",
     "read_call",
     "read_integer",

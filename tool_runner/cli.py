@@ -35,10 +35,17 @@ from tool_runner import (
 )
 from tool_runner.arguments import canonical_arguments
 from tool_runner.options import policy_from_params, sandbox_options
+from tool_runner.terminal import for_terminal
 
 _OPTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 EXIT_TOOL_FAILURE = 1
 EXIT_USAGE = 2
+
+
+def _echo(text: str, *, nl: bool = True, err: bool = False) -> None:
+    """Print text that may come from a component (metadata, output, stdio, errors) with its
+    terminal control characters made visible (`for_terminal`)."""
+    click.echo(for_terminal(text), nl=nl, err=err)
 
 
 class _OneLineErrors(click.Command):
@@ -52,10 +59,10 @@ class _OneLineErrors(click.Command):
         except click.exceptions.Abort:
             sys.exit(130)
         except click.ClickException as exc:
-            click.echo(f"tool-runner: error: {exc.format_message()}", err=True)
+            _echo(f"tool-runner: error: {exc.format_message()}", err=True)
             sys.exit(EXIT_USAGE)
         except ToolRunnerError as exc:
-            click.echo(f"tool-runner: error: {exc}", err=True)
+            _echo(f"tool-runner: error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         sys.exit(code or 0)
 
@@ -106,7 +113,7 @@ def command(
         if not as_json:
             _print_metadata(path, metadata)
             click.echo()
-            click.echo("Executing tool...")
+            _echo("Executing tool...")
         result = call(arguments)
     return _report(result, as_json)
 
@@ -162,14 +169,14 @@ def parse_tool_arguments(
 
 def _print_metadata(path: Path, metadata: ToolMetadata) -> None:
     click.echo(f"Component path: {json.dumps(str(path))}")
-    click.echo("Tool metadata:")
-    click.echo(f"  Name: {metadata.name}")
-    click.echo(f"  Description: {metadata.description}")
-    click.echo(f"  Version: {metadata.version}")
-    click.echo("  Parameters:")
+    _echo("Tool metadata:")
+    _echo(f"  Name: {metadata.name}")
+    _echo(f"  Description: {metadata.description}")
+    _echo(f"  Version: {metadata.version}")
+    _echo("  Parameters:")
     for param in metadata.params:
         optional = "" if param.required else ", optional"
-        click.echo(f"    - {param.name}: {param.description} ({param.type}{optional})")
+        _echo(f"    - {param.name}: {param.description} ({param.type}{optional})")
 
 
 def _describe(path: Path, metadata: ToolMetadata, as_json: bool) -> None:
@@ -182,19 +189,19 @@ def _describe(path: Path, metadata: ToolMetadata, as_json: bool) -> None:
         click.echo(json.dumps(payload, indent=2))
         return
     _print_metadata(path, metadata)
-    click.echo(f"  World: {metadata.world}")
+    _echo(f"  World: {metadata.world}")
     if metadata.usage:
-        click.echo("  Usage examples:")
+        _echo("  Usage examples:")
         for usage in metadata.usage:
-            click.echo(f"    - user: {usage.user}")
-            click.echo(f"      assistant: {usage.assistant}")
-    click.echo("JSON Schema:")
+            _echo(f"    - user: {usage.user}")
+            _echo(f"      assistant: {usage.assistant}")
+    _echo("JSON Schema:")
     click.echo(json.dumps(metadata.json_schema(), indent=2))
 
 
 def _report(result: ToolResult, as_json: bool) -> int:
     if result.kind is ResultKind.INVALID_ARGUMENTS:
-        click.echo(f"tool-runner: error: invalid arguments: {result.error}", err=True)
+        _echo(f"tool-runner: error: invalid arguments: {result.error}", err=True)
         if as_json:
             click.echo(json.dumps(result.model_dump(mode="json")))
         return EXIT_USAGE
@@ -202,19 +209,19 @@ def _report(result: ToolResult, as_json: bool) -> int:
         click.echo(json.dumps(result.model_dump(mode="json")))
         return 0 if result.ok else EXIT_TOOL_FAILURE
     if result.ok:
-        click.echo(f"[Success] Tool output: {result.output}")
+        _echo(f"[Success] Tool output: {result.output}")
     elif result.kind is ResultKind.TOOL_ERROR:
-        click.echo(f"[Error] {result.error}")
+        _echo(f"[Error] {result.error}")
     else:
-        click.echo(f"[Error] {result.kind.value}: {result.error}")
+        _echo(f"[Error] {result.kind.value}: {result.error}")
     for line in result.log:
-        click.echo(f"[log] {line}")
+        _echo(f"[log] {line}")
     if result.stdout:
-        click.echo("[stdout]")
-        click.echo(result.stdout, nl=not result.stdout.endswith("\n"))
+        _echo("[stdout]")
+        _echo(result.stdout, nl=not result.stdout.endswith("\n"))
     if result.stderr:
-        click.echo("[stderr]", err=True)
-        click.echo(result.stderr, nl=not result.stderr.endswith("\n"), err=True)
+        _echo("[stderr]", err=True)
+        _echo(result.stderr, nl=not result.stderr.endswith("\n"), err=True)
     return 0 if result.ok else EXIT_TOOL_FAILURE
 
 

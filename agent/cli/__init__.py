@@ -32,7 +32,7 @@ class _LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=_LazyGroup)
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="llm-agent")
 def main() -> None:
     """A local, offline AI agent whose tools run in a WebAssembly sandbox."""

@@ -27,7 +27,7 @@ from agent.cli.render import HumanRenderer
 from agent.config import AgentSettings, field_help
 from agent.events import STOP_REASONS, StopReason
 from agent.session import ModelLoader
-from tool_runner import ToolRunnerError, default_cache_dir
+from tool_runner import ToolRunnerError, default_cache_dir, for_terminal
 from tool_runner.options import sandbox_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,9 +108,9 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(for_terminal(str(exc))) from exc
     except (AgentError, ToolRunnerError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(for_terminal(str(exc))) from exc
 
 
 def _open(ctx: click.Context, flags: dict[str, Any]) -> tuple[AgentSettings, Session]:
@@ -158,7 +158,7 @@ def chat(ctx: click.Context, /, **flags: Any) -> None:
         settings, session = _open(ctx, flags)
         with session:
             names = ", ".join(spec.name for spec in session.tools)
-            click.echo(f"Model {Path(session.model).name}; tools: {names or 'none'}.")
+            click.echo(for_terminal(f"Model {Path(session.model).name}; tools: {names or 'none'}."))
             click.echo("Type a request; /reset starts over, /exit (or Ctrl-D) quits.")
             renderer = HumanRenderer(verbose=settings.verbose, show_answer=False)
             try:
@@ -183,7 +183,7 @@ def _report_host(session: Session, verbose: bool) -> None:
             err=True,
         )
         for problem in stats.problems:
-            click.echo(f"Tool host: {problem}", err=True)
+            click.echo(for_terminal(f"Tool host: {problem}"), err=True)
 
 
 def _converse(session: Session, renderer: HumanRenderer) -> None:

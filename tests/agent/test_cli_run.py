@@ -243,3 +243,22 @@ def test_chat_exits_cleanly_on_ctrl_c(echo: Path) -> None:
     )
     assert result.exit_code == 0 and result.exception is None
     assert result.output.rstrip().endswith("Bye.")
+
+
+def test_hostile_text_from_the_model_and_the_tools_cannot_drive_the_terminal(echo: Path) -> None:
+    # the model writes an escape sequence into a call; the echo tool sends it back; the model's
+    # answer carries another: none reaches the terminal as a control character
+    fake = FakeBackend(
+        ['USE_TOOL: Echo, value="\\u001b]0;pwned\\u0007"', "done\r\x1b]52;c;cm0=\x07"]
+    )
+    result = invoke("run", "-p", "hi", "-c", echo, fake=fake)
+    assert result.exit_code == 0, result.output
+    assert not any(ch in result.output for ch in "\x1b\x07\r")
+    assert "Execution result: \\x1b]0;pwned\\x07" in result.output
+    assert result.output.splitlines()[-1] == "Agent response: done\\r\\x1b]52;c;cm0=\\x07"
+
+
+@pytest.mark.parametrize("args", [["-h"], ["run", "-h"], ["chat", "-h"], ["models", "-h"]])
+def test_dash_h_is_help(args: list[str]) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 0 and result.output.startswith("Usage: ")
