@@ -30,12 +30,13 @@ from agent.loop import ChatBackend, ToolExecutor, offered_tools, run_agent
 from agent.messages import ChatMessage
 from agent.transcript import TranscriptRecorder
 from tool_runner import (
+    SANDBOX_PARAMS,
     Closing,
     HostStats,
     Policy,
     PolicyError,
     ToolMetadata,
-    policy_from_options,
+    policy_from_params,
 )
 
 
@@ -80,18 +81,10 @@ class LlamaLoader:
 def sandbox_policy(settings: AgentSettings) -> Policy:
     """The policy file (or deny-everything) with the grant and limit settings on top; raises
     ConfigError with one line."""
+    # the settings carry tool-runner's flag names, but for `--policy`, which is `policy` here
+    params = settings.model_dump(include=set(SANDBOX_PARAMS))
     try:
-        return policy_from_options(
-            settings.policy,
-            dirs=settings.dirs,
-            env=settings.env,
-            http_hosts=settings.allow_hosts,
-            timeout_s=settings.timeout,
-            memory_mib=settings.memory,
-            fuel=settings.fuel,
-            max_output_bytes=settings.max_output,
-            inherit_stdio=settings.inherit_stdio,
-        )
+        return policy_from_params({**params, "policy_file": settings.policy})
     except PolicyError as exc:
         raise ConfigError(str(exc)) from exc
 

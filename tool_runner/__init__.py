@@ -40,7 +40,14 @@ from tool_runner.metadata import (
     UsageCall,
     World,
 )
-from tool_runner.policy import DirGrant, Limits, Policy, policy_from_options
+from tool_runner.policy import (
+    SANDBOX_PARAMS,
+    DirGrant,
+    Limits,
+    Policy,
+    policy_from_options,
+    policy_from_params,
+)
 from tool_runner.pool import PoolSettings, WorkerPool
 from tool_runner.result import ResultKind, ToolResult
 from tool_runner.terminal import for_terminal
@@ -68,6 +75,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "SANDBOX_PARAMS",
     "ArgumentsError",
     "ArgValue",
     "CacheError",
@@ -110,6 +118,7 @@ __all__ = [
     "example_calls",
     "for_terminal",
     "policy_from_options",
+    "policy_from_params",
     "read_call",
     "read_integer",
 ]

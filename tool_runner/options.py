@@ -13,13 +13,15 @@ HOST` (allow_hosts, repeatable), `--timeout SECONDS` (timeout), `--memory MIB` (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from tool_runner.policy import Policy, policy_from_options
+from tool_runner.policy import SANDBOX_PARAMS, policy_from_params
+
+__all__ = ["SANDBOX_PARAMS", "policy_from_params", "sandbox_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,40 +47,9 @@ _OPTIONS = (
     click.option("--inherit-stdio", is_flag=True, help="Let the tool write to this terminal."),
 )
 
-SANDBOX_PARAMS = (
-    "policy_file",
-    "timeout",
-    "memory",
-    "fuel",
-    "max_output",
-    "dirs",
-    "env",
-    "allow_hosts",
-    "inherit_stdio",
-)
-"""The keyword names `sandbox_options` adds to a command, in flag order."""
-
 
 def sandbox_options(func: F) -> F:
     """Add the sandbox's grant and limit flags (see the module docstring) to a click command."""
     for option in reversed(_OPTIONS):
         func = option(func)
     return func
-
-
-def policy_from_params(params: Mapping[str, Any]) -> Policy:
-    """The Policy for the parsed values of `sandbox_options` (other keys are ignored).
-
-    Raises PolicyError with one line.
-    """
-    return policy_from_options(
-        params.get("policy_file"),
-        dirs=params.get("dirs") or (),
-        env=params.get("env") or (),
-        http_hosts=params.get("allow_hosts") or (),
-        timeout_s=params.get("timeout"),
-        memory_mib=params.get("memory"),
-        fuel=params.get("fuel"),
-        max_output_bytes=params.get("max_output"),
-        inherit_stdio=bool(params.get("inherit_stdio")),
-    )

@@ -248,3 +248,37 @@ def _first_error(exc: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
+
+
+SANDBOX_PARAMS = (
+    "policy_file",
+    "timeout",
+    "memory",
+    "fuel",
+    "max_output",
+    "dirs",
+    "env",
+    "allow_hosts",
+    "inherit_stdio",
+)
+"""The names of the sandbox's grant and limit flags as `tool_runner.options.sandbox_options`
+adds them to a command, in flag order (`policy_from_params` takes a mapping of them)."""
+
+
+def policy_from_params(params: Mapping[str, Any]) -> Policy:
+    """The Policy for values named as in `SANDBOX_PARAMS` (the parsed `sandbox_options`, or
+    settings that use the same names; other keys are ignored).
+
+    Raises PolicyError with one line.
+    """
+    return policy_from_options(
+        params.get("policy_file"),
+        dirs=params.get("dirs") or (),
+        env=params.get("env") or (),
+        http_hosts=params.get("allow_hosts") or (),
+        timeout_s=params.get("timeout"),
+        memory_mib=params.get("memory"),
+        fuel=params.get("fuel"),
+        max_output_bytes=params.get("max_output"),
+        inherit_stdio=bool(params.get("inherit_stdio")),
+    )

@@ -134,3 +134,10 @@ def test_the_same_tool_twice_is_a_load_error(component_path: Callable[[str], Pat
         open_executor([echo, echo], echo.parent, Policy()),
     ):
         pass
+
+
+def test_the_settings_name_every_sandbox_flag_as_tool_runner_does() -> None:
+    from tool_runner import SANDBOX_PARAMS
+
+    # `--policy` is `policy` in the settings and the config file; sandbox_policy maps it
+    assert set(SANDBOX_PARAMS) - {"policy_file"} <= set(AgentSettings.model_fields)
