@@ -22,7 +22,6 @@ from agent.errors import ConfigError
 from agent.messages import ToolCall
 from tool_runner import (
     HostStats,
-    LoadError,
     Policy,
     PoolSettings,
     ResultKind,
@@ -179,12 +178,4 @@ def _in_process(
     from tool_runner import ToolRunner
 
     with ToolRunner(policy=policy, cache_dir=cache_dir) as runner:
-        tools: dict[str, Tool] = {}
-        for path in paths:
-            tool = runner.load(path)
-            if tool.name in tools:
-                raise LoadError(
-                    path, f"tool name {tool.name!r} is already used by {tools[tool.name].path}"
-                )
-            tools[tool.name] = tool
-        yield RunnerExecutor(list(tools.values()))
+        yield RunnerExecutor(runner.load_all(paths))

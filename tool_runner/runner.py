@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -197,21 +197,27 @@ class ToolRunner(Closing):
         self._tools.append(tool)
         return tool
 
-    def load_dir(self, directory: Path | str, policy: Policy | None = None) -> list[Tool]:
-        """Every `*.wasm` component in `directory`, sorted by tool name; raises LoadError
-        (also for two components with the same tool name)."""
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise LoadError(directory, "not a directory")
+    def load_all(self, paths: Iterable[Path], policy: Policy | None = None) -> list[Tool]:
+        """The components at `paths`, in order; raises LoadError (also for two components with
+        the same tool name)."""
         tools: dict[str, Tool] = {}
-        for path in sorted(directory.glob("*.wasm")):
+        for path in paths:
             tool = self.load(path, policy)
             if tool.name in tools:
                 raise LoadError(
                     path, f"tool name {tool.name!r} is already used by {tools[tool.name].path}"
                 )
             tools[tool.name] = tool
-        return [tools[name] for name in sorted(tools)]
+        return list(tools.values())
+
+    def load_dir(self, directory: Path | str, policy: Policy | None = None) -> list[Tool]:
+        """Every `*.wasm` component in `directory`, sorted by tool name; raises LoadError
+        (also for two components with the same tool name)."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise LoadError(directory, "not a directory")
+        tools = self.load_all(sorted(directory.glob("*.wasm")), policy)
+        return sorted(tools, key=lambda tool: tool.name)
 
     def close(self) -> None:
         """Close every tool's kept store, stop the epoch ticker and close the engines.

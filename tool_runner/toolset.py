@@ -54,14 +54,13 @@ class ToolSet:
         self._policy = policy
         self._loaded: dict[Path, _Loaded] = {}
         self.generation = 0
-        for path in self._sources():
-            loaded = self._load(path)
-            for other, known in self._loaded.items():
-                if known.tool.name == loaded.tool.name:
-                    raise LoadError(
-                        path, f"tool name {loaded.tool.name!r} is already used by {other}"
-                    )
-            self._loaded[path] = loaded
+        sources = self._sources()
+        signatures = [_signature(path) or (0, 0, 0) for path in sources]  # before the bytes
+        tools = runner.load_all(sources, policy)
+        self._loaded = {
+            tool.path: _Loaded(tool, signature)
+            for tool, signature in zip(tools, signatures, strict=True)
+        }
 
     def _sources(self) -> list[Path]:
         found = list(self._files)
