@@ -40,7 +40,7 @@ from agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from agent.executor import unknown_tool_result
+from agent.executor import match_name, unknown_tool_result
 from agent.messages import ChatMessage, JsonScalar, Prompt, ToolCall
 from agent.reasoning import Reasoning, ReasoningStream
 from agent.syntax import MAX_CALLS, CallSyntax, detect_syntax, get_syntax
@@ -258,9 +258,10 @@ def run_agent(
 def _execute(
     executor: ToolExecutor, call: ToolCall, tools: Sequence[ToolMetadata], *, restricted: bool
 ) -> ToolResult:
-    """Run `call`; with a restricted tool list, a tool not offered is an unknown tool."""
+    """Run `call`; with a restricted tool list, a tool not offered is an unknown tool (matched
+    as the executors match names)."""
     names = sorted(tool.name for tool in tools)
-    if restricted and call.name.strip().lower() not in {name.lower() for name in names}:
+    if restricted and match_name(call.name, names) is None:
         return unknown_tool_result(call.name, names)
     return executor.execute(call)
 
