@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Protocol
 
+from agent.approval import Approver, Refuse
 from agent.config import AgentSettings, LoopSettings
 from agent.errors import ConfigError
 from agent.events import Answer, Event, RunStopped
@@ -101,6 +102,7 @@ class Session(Closing):
         model: str = "",
         load_s: float | None = None,
         resources: ExitStack | None = None,
+        approver: Approver | None = None,
     ) -> None:
         self.backend = backend
         self.executor = executor
@@ -109,6 +111,8 @@ class Session(Closing):
         self.load_s = load_s
         self._resources = resources if resources is not None else ExitStack()
         self._history: tuple[ChatMessage, ...] = ()
+        self.approver: Approver = approver if approver is not None else Refuse()
+        """Who answers approval requests (`agent.approval`); by default nobody: refused."""
 
     @classmethod
     def open(
@@ -117,9 +121,11 @@ class Session(Closing):
         *,
         loader: ModelLoader | None = None,
         cache_dir: Path | None = None,
+        approver: Approver | None = None,
     ) -> Session:
         """Open the tools and the model that `settings` name (see the module docstring);
-        `cache_dir` is the components' compile cache (None: tool_runner's default)."""
+        `cache_dir` is the components' compile cache (None: tool_runner's default); `approver`
+        answers requests that need a person (None: every one is refused)."""
         loader = loader if loader is not None else LlamaLoader()
         policy = sandbox_policy(settings)
         path = loader.resolve(settings)
@@ -151,6 +157,7 @@ class Session(Closing):
             model=str(path),
             load_s=load_s,
             resources=stack,
+            approver=approver,
         )
 
     @property

@@ -15,6 +15,11 @@ _COMMANDS = {
     "chat": "agent.cli.run:chat",
     "models": "agent.cli.models:models",
     "eval": "agent.cli.eval:eval_command",
+    "serve": "agent.cli.serve:serve",
+    "logs": "agent.cli.logs:logs",
+    "tools": "agent.cli.tools:tools",
+    "mcp": "agent.cli.mcp:mcp",
+    "app": "agent.cli.app:app",
 }
 
 
