@@ -30,6 +30,8 @@ def _isolate_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         "HF_HOME": str(home / "hf"),
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "LLM_AGENT_MODELS_DIR": str(home / "models"),
+        "LLM_AGENT_CONFIG_DIR": str(home / "config"),
+        "LLM_AGENT_DATA_DIR": str(home / "data"),
     }
     with pytest.MonkeyPatch.context() as mp:
         for name, value in settings.items():
