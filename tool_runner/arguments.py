@@ -6,16 +6,22 @@ expected. Canonical forms: integers in decimal, booleans `true`/`false`, numbers
 `repr(float)` or the integer form when integral, strings unchanged. Integers have at most
 `MAX_INTEGER_DIGITS` digits: a longer one (which Python would refuse to convert past 4,300
 digits) is a bad argument like any other, never an exception.
+
+A parameter with a `type_schema` (a WIT record, list, variant...) takes a JSON value, or its JSON
+text (as `--arg NAME=JSON` gives it), checked against the schema (`schema_check`); its canonical
+form is compact JSON text (a `char`, a string-typed schema, stays the string itself).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
 
 from tool_runner.errors import ArgumentsError
 from tool_runner.metadata import ArgValue, ToolMetadata, ToolParam
+from tool_runner.schema_check import SchemaMismatch, check
 
 INTEGER = re.compile(r"[+-]?[0-9]+")  # with fullmatch: a decimal integer, as text
 MAX_INTEGER_DIGITS = 1000
@@ -53,6 +59,10 @@ def canonical_value(param: ToolParam, value: ArgValue) -> str:
     ArgumentsError."""
     if value is None:
         raise ArgumentsError(f"parameter {param.name!r} has no value")
+    if param.type_schema is not None:
+        return _structured(param, param.type_schema, value)
+    if isinstance(value, list | dict):
+        raise _expected(param, f"a{'n' * (param.type == 'integer')} {param.type}", value)
     if param.type == "string":
         text = _string(param, value)
         return _enum_value(param, text) if param.enum else text
@@ -61,6 +71,26 @@ def canonical_value(param: ToolParam, value: ArgValue) -> str:
     if param.type == "number":
         return _within_bounds(param, _number(param, value))
     return _boolean(param, value)
+
+
+def _structured(param: ToolParam, schema: Mapping[str, object], value: ArgValue) -> str:
+    """Compact JSON text of `value` (JSON text is read first) when it matches the parameter's
+    `type_schema`; raises ArgumentsError naming where it does not."""
+    if isinstance(value, str) and param.type in ("array", "object"):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise _expected(param, f"{param.type} as JSON", value) from None
+    try:
+        check(value, schema)
+    except SchemaMismatch as exc:
+        where = f" at {exc.where}" if exc.where else ""
+        raise ArgumentsError(f"parameter {param.name!r}{where}: {exc.message}") from None
+    except RecursionError:
+        raise ArgumentsError(f"parameter {param.name!r}: the value nests too deeply") from None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _enum_value(param: ToolParam, text: str) -> str:

@@ -5,21 +5,41 @@ narrow it, a JSON Schema fragment: `{"type": "string", "enum": ["now", "add"]}`,
 `{"type": "integer", "minimum": 1, "maximum": 65536}`. Components that predate the fragments
 keep working; `ToolParam.from_wire` reads both (guests write them: `tools/pyguest/toolspec.py`,
 `wit-lib/c/llm_agent_tool.h`).
+
+A parameter derived from a WIT type that a type name with an enum or bounds cannot say (a
+record, a list, a variant, a `char`...) carries its complete JSON Schema in `type_schema`, and
+`type` is that schema's top-level type. `ToolMetadata.input_schema` is derived from the
+parameters, the one source: it is never stored apart from them.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+from functools import cached_property
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ModelWrapValidatorHandler,
+    computed_field,
+    model_validator,
+)
 
-ParamType = Literal["string", "integer", "number", "boolean"]
-PARAM_TYPES: tuple[ParamType, ...] = get_args(ParamType)
-World = Literal["llm-agent", "seed"]
-ArgValue = str | int | float | bool | None
-"""One argument value as a caller (or a model, through JSON) gives it."""
+ScalarType = Literal["string", "integer", "number", "boolean"]
+ParamType = Literal["string", "integer", "number", "boolean", "array", "object"]
+PARAM_TYPES: tuple[ScalarType, ...] = get_args(ScalarType)
+"""The types a component's metadata record may name (array and object come from WIT types)."""
+World = Literal["llm-agent", "seed", "functions", "superagent"]
+"""Which world a tool comes from: ours, the seed's, a component's own exported functions, or the
+seed's JSON-in/JSON-out `superagent:functions`."""
+ArgValue = JsonValue
+"""One argument value as a caller (or a model, through JSON) gives it: any JSON value (objects
+and arrays for parameters with a `type_schema`)."""
 Bound = int | float
 _FRAGMENT_KEYS = ("type", "enum", "minimum", "maximum")
 
@@ -38,9 +58,27 @@ class ToolParam(BaseModel):
     enum: tuple[str, ...] = ()
     minimum: Bound | None = None
     maximum: Bound | None = None
+    type_schema: dict[str, JsonValue] | None = Field(
+        default=None,
+        description="The complete JSON Schema of a value, when it is more than `type`, `enum` "
+        "and bounds say (derived from a WIT type); its top-level `type` is `type`.",
+    )
+
+    @property
+    def structured(self) -> bool:
+        """Whether values are checked against `type_schema` (JSON values, not typed text)."""
+        return self.type_schema is not None
 
     @model_validator(mode="after")
     def _check_constraints(self) -> ToolParam:
+        if self.type_schema is not None:
+            if self.type_schema.get("type") != self.type:
+                raise ValueError(f"parameter {self.name!r}: type_schema's type is not {self.type}")
+            if self.enum or self.minimum is not None or self.maximum is not None:
+                raise ValueError(f"parameter {self.name!r}: constraints belong in type_schema")
+            return self
+        if self.type not in PARAM_TYPES:
+            raise ValueError(f"parameter {self.name!r}: an {self.type} needs a type_schema")
         if self.enum and self.type != "string":
             raise ValueError(f"parameter {self.name!r}: only a string parameter takes an enum")
         if len(set(self.enum)) != len(self.enum):
@@ -94,6 +132,8 @@ class ToolParam(BaseModel):
 
     def property_schema(self) -> dict[str, Any]:
         """This parameter's JSON Schema: type, description and constraints."""
+        if self.type_schema is not None:
+            return {"type": self.type, "description": self.description} | self.type_schema
         schema: dict[str, Any] = {"type": self.type, "description": self.description}
         return schema | self._constraints()
 
@@ -142,15 +182,38 @@ class ToolMetadata(BaseModel):
     usage: tuple[ToolUsage, ...] = ()
     world: World = Field(default="llm-agent", description="Which tool world the component exports.")
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _derived_schema(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ToolMetadata]
+    ) -> ToolMetadata:
+        """Accept a serialized `input_schema` back only when it is the one derived here."""
+        given = None
+        if isinstance(data, dict) and "input_schema" in data:
+            data = dict(data)
+            given = data.pop("input_schema")
+        metadata = handler(data)
+        if given is not None and given != metadata.input_schema:
+            raise ValueError("input_schema is not the schema of the tool's parameters")
+        return metadata
+
     def param(self, name: str) -> ToolParam | None:
         """Return the parameter called `name`, or None."""
         return next((p for p in self.params if p.name == name), None)
 
-    def json_schema(self) -> dict[str, Any]:
-        """The JSON Schema (an object schema) of this tool's arguments."""
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """The JSON Schema (2020-12, an object at the root) of this tool's arguments: one
+        property per parameter (nested types spelled out, see `ToolParam.type_schema`),
+        `required` and `additionalProperties: false`. Derived from `params`."""
         return {
             "type": "object",
             "properties": {p.name: p.property_schema() for p in self.params},
             "required": [p.name for p in self.params if p.required],
             "additionalProperties": False,
         }
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of this tool's arguments (a copy of `input_schema`)."""
+        return copy.deepcopy(self.input_schema)

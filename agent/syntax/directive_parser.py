@@ -76,6 +76,8 @@ def render_value(value: JsonScalar) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else json.dumps(repr(value))
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
     text = "" if value is None else value
     return text if is_bare_safe(text) else json_text(text)
 
