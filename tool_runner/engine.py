@@ -23,6 +23,8 @@ from wasmtime import component
 
 from tool_runner.closing import Closing
 from tool_runner.host import HOST_INTERFACE, host_http_get, host_log
+from tool_runner.memory import HOST_FUNCTIONS as MEMORY_FUNCTIONS
+from tool_runner.memory import MEMORY_INTERFACE
 
 EPOCH_TICK_S = 0.01
 
@@ -72,6 +74,9 @@ class SandboxEngine(Closing):
         with self.linker.root() as root, root.add_instance(HOST_INTERFACE) as host:
             host.add_func("log", host_log)
             host.add_func("http-get", host_http_get)
+        with self.linker.root() as root, root.add_instance(MEMORY_INTERFACE) as memory:
+            for name, function in MEMORY_FUNCTIONS:
+                memory.add_func(name, function)
 
     def close(self) -> None:
         """Close the linker and the engine (components and stores keep what they need)."""
