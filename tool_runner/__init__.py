@@ -31,6 +31,7 @@ from tool_runner.errors import (
     UnknownWorldError,
     UnsatisfiedImportsError,
 )
+from tool_runner.memory import MemoryGrant
 from tool_runner.metadata import (
     ArgValue,
     ParamType,
@@ -90,6 +91,7 @@ __all__ = [
     "LoadError",
     "MARKER",
     "MAX_INTEGER_DIGITS",
+    "MemoryGrant",
     "MetadataError",
     "NatsHost",
     "NotWasmError",
