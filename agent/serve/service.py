@@ -114,7 +114,7 @@ class ChatService:
         choice = self.settings.tool_choice
         wanted = request.tool_choice
         if wanted == "none":
-            executor, client, names = ClientTools(), None, ()
+            executor, client, names, choice = ClientTools(), None, (), "auto"
         elif wanted in ("auto", "required"):
             choice = wanted
         elif isinstance(wanted, NamedToolChoice):

@@ -468,3 +468,15 @@ def test_concurrent_requests_take_turns_on_the_model() -> None:
             thread.join(timeout=60)
     assert sorted(answers) == sorted(f"answer number {n} with some words" for n in range(6))
     assert not backend.overlapped
+
+
+def test_tool_choice_none_overrides_a_server_that_requires_a_call() -> None:
+    backend = FakeBackend(["Just words."])
+    executor = FakeExecutor({ECHO: lambda args: str(args["value"])})
+    settings = LoopSettings(syntax="directive", tool_choice="required")
+    service = ChatService(backend, executor, settings, model_id="fake")
+    with Server.start(create_app(service)) as server:
+        client = OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0)
+        reply = client.chat.completions.create(model="fake", messages=USER, tool_choice="none")
+    assert reply.choices[0].message.content == "Just words."
+    assert backend.grammars == [None]
