@@ -114,7 +114,7 @@ class Tool:
             self._binding.execute,
             self.policy,
             limits,
-            [lower_arguments(self.world, arguments)],
+            [lower_arguments(self.world, arguments, self.metadata.params)],
             warm=self._warm,
             keep=self.policy.reuse_instance,
         )

@@ -5,6 +5,8 @@
 - `seed`: the original exploration's `llama-cpp:tool` world, root functions `get-metadata`,
   `execute(list<tuple<string, string>>) -> tool-result` and `run`; its usage field is spelled
   `assistent`.
+- `superagent`: the seed's JSON-in/JSON-out `superagent:functions/function` (`meta`, `invoke`;
+  `superagent.py`), checked first so that no other reading claims it.
 
 Also decides which imports the sandbox can satisfy: WASI 0.2 (as the policy grants it), the
 `llm-agent:tool/host` interface, and instances or types that carry only value types.
@@ -21,6 +23,7 @@ import wasmtime
 from pydantic import ValidationError
 from wasmtime import component
 
+from tool_runner import superagent
 from tool_runner.directive import example_calls
 from tool_runner.errors import MetadataError, UnknownWorldError, UnsatisfiedImportsError
 from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage, World
@@ -41,6 +44,9 @@ class WorldBinding:
 
 def bind_world(path: Path, comp: component.Component, engine: wasmtime.Engine) -> WorldBinding:
     """Find the tool world `comp` exports; raises UnknownWorldError listing its exports."""
+    function = superagent.find_function(comp, engine)
+    if function is not None:
+        return WorldBinding("superagent", *function)
     exports = comp.type.exports(engine)
     for name in exports:
         if TOOL_INTERFACE.match(name):
@@ -83,6 +89,8 @@ def _describe_missing(name: str) -> str:
 
 def read_metadata(path: Path, world: World, value: Any) -> ToolMetadata:
     """Convert get-metadata's record into ToolMetadata; raises MetadataError if unusable."""
+    if world == "superagent":
+        return superagent.read_metadata(path, value)
     try:
         params = _read_params(path, value.params)
         if not str(value.name).strip():
@@ -123,8 +131,12 @@ def _read_params(path: Path, params: list[Any]) -> tuple[ToolParam, ...]:
     return tuple(read)
 
 
-def lower_arguments(world: World, arguments: dict[str, str]) -> list[Any]:
-    """The `execute` argument list for `world`."""
+def lower_arguments(
+    world: World, arguments: dict[str, str], params: tuple[ToolParam, ...] = ()
+) -> Any:
+    """`execute`'s one argument in `world` (`params`: the tool's, to type a JSON input)."""
+    if world == "superagent":
+        return superagent.lower_input(params, arguments)
     if world == "seed":
         return list(arguments.items())
     lowered = []
@@ -138,6 +150,8 @@ def lower_arguments(world: World, arguments: dict[str, str]) -> list[Any]:
 
 def lift_result(world: World, value: Any) -> tuple[bool, str]:
     """(ok, text) from `execute`'s return value in `world`."""
+    if world == "superagent":
+        return superagent.lift_output(value)
     if world == "seed":
         if value.success:
             return True, str(value.data)
