@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from agent.choices import SyntaxChoice, ToolChoice
 from agent.errors import ConfigError
+from agent.paths import checkout_folder, user_paths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,6 +45,7 @@ class ModelOptions(_Frozen):
     threads: int | None = Field(default=None, ge=1, description="CPU threads.")
     seed: int | None = Field(default=None, ge=0, description="Sampling seed.")
     verbose: bool = Field(default=False, description="Show prompts, figures and llama.cpp's log.")
+    prompt_cache: bool = Field(default=True, description="Keep prompts' KV state on disk.")
 
 
 class ModelSettings(ModelOptions):
@@ -99,9 +101,13 @@ class ToolSettings(_Frozen):
     `tool-runner`'s own flags; see `tool_runner.policy`)."""
 
     components: tuple[Path, ...] = Field(default=(), description="A tool component (repeatable).")
-    tools_dir: Path = Field(
-        default=Path("components"), description="Load every component here when no -c is given."
+    tools_dir: Path | None = Field(
+        default=None,
+        description="Load every component here when no -c is given (default: the checkout's "
+        "components/ when run from it, else the user's tools folder; a missing default means "
+        "no tools).",
     )
+    no_tools: bool = Field(default=False, description="Offer no tools: load no component.")
     policy: Path | None = None
     dirs: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
@@ -126,6 +132,24 @@ class AgentSettings(ModelOptions, SamplingSettings, LoopSettings, ToolSettings):
 
     model: str = Field(default=DEFAULT_MODEL, description="GGUF path or registry name.")
     models_dir: Path | None = Field(default=None, description="Where models live.")
+
+    @model_validator(mode="after")
+    def _no_tools_alone(self) -> AgentSettings:
+        """`no_tools` does not mix with settings that name tools."""
+        if self.no_tools:
+            named = [
+                flag
+                for flag, value in (
+                    ("components", self.components),
+                    ("tools_dir", self.tools_dir),
+                    ("tools", self.tools),
+                    ("tool_host", self.tool_host),
+                )
+                if value
+            ]
+            if named:
+                raise ValueError(f"no_tools cannot be combined with {named[0]}")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -199,6 +223,34 @@ def env_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
+def default_config_file(environ: Mapping[str, str]) -> Path | None:
+    """The config file used when none is given: `$LLM_AGENT_CONFIG`, else the user's
+    `config.toml` when it exists, else None."""
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    user = user_paths(environ).config_file
+    return user if user.is_file() else None
+
+
+def with_default_dirs(
+    settings: AgentSettings, environ: Mapping[str, str], cwd: Path
+) -> AgentSettings:
+    """`settings` with the models and tools folders they leave unset filled in, at the edge:
+    the checkout's `models/` and `components/` when run from it (`agent.paths.checkout_folder`),
+    else the user's folders. A missing default tools folder means no tools (an explicit
+    `tools_dir` that is missing stays an error, raised when the tools load)."""
+    update: dict[str, Any] = {}
+    if settings.models_dir is None:
+        update["models_dir"] = checkout_folder("models", cwd) or user_paths(environ).models_dir
+    if not settings.no_tools and settings.tool_host is None and settings.tools_dir is None:
+        tools = checkout_folder("components", cwd) or user_paths(environ).tools_dir
+        if tools.is_dir():
+            update["tools_dir"] = tools
+        elif not settings.components:
+            update["no_tools"] = True
+    return settings.model_copy(update=update) if update else settings
+
+
 def resolve_settings(
     flags: Mapping[str, Any],
     *,
@@ -207,11 +259,13 @@ def resolve_settings(
 ) -> AgentSettings:
     """Merge defaults < config file < environment < flags (a flag set to None is "not given").
 
-    `config_file=None` falls back to `$LLM_AGENT_CONFIG` when set. Raises ConfigError.
+    `config_file=None` falls back to `$LLM_AGENT_CONFIG` when set, else (when `environ` is
+    given) to the user's config file (`agent.paths.UserPaths.config_file`) when it exists.
+    Raises ConfigError.
     """
+    if config_file is None and environ is not None:
+        config_file = default_config_file(environ)
     environ = environ if environ is not None else {}
-    if config_file is None and environ.get(CONFIG_ENV):
-        config_file = Path(environ[CONFIG_ENV])
     layers: list[tuple[str, dict[str, Any]]] = []
     if config_file is not None:
         layers.append((f"config file {config_file}", read_config_file(config_file)))

@@ -5,7 +5,6 @@ tool call, a tool that fails) never raise: they become error results that go bac
 
     AgentError
     ├── ConfigError            settings that cannot be used (bad flag combination, bad file)
-    │   └── AppFileError       an app file (`app.toml`) that cannot be used: names key and line
     ├── ModelError             a model that will not load or generate
     │   └── ModelFileError     missing, truncated or not a GGUF file
     ├── TemplateError          a chat template that cannot be rendered
@@ -23,8 +22,7 @@ tool call, a tool that fails) never raise: they become error results that go bac
         ├── DownloadError              a transfer that failed (HTTP error, cut); partial kept
         │   └── DownloadInterruptedError   Ctrl-C during a download; partial kept for resume
         ├── ChecksumMismatchError      the bytes do not match the hub's SHA-256; file removed
-        ├── NotEnoughSpaceError        the disk cannot hold the file (checked first, or disk full)
-        └── PackageIndexError          pip could not fetch the model's wheel, or it lacks the file
+        └── NotEnoughSpaceError        the disk cannot hold the file (checked first, or disk full)
 """
 
 from __future__ import annotations
@@ -38,18 +36,6 @@ class AgentError(Exception):
 
 class ConfigError(AgentError):
     """Settings that cannot be used."""
-
-
-class AppFileError(ConfigError):
-    """An app file that cannot be used; carries the file, the key (dotted) and its line."""
-
-    def __init__(self, path: str, key: str, message: str, line: int | None = None) -> None:
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
-        self.path = path
-        self.key = key
-        self.line = line
-        self.reason = message
 
 
 class ModelError(AgentError):
@@ -230,13 +216,3 @@ class NotEnoughSpaceError(ModelStoreError):
         self.needed = needed
         self.free = free
         self.directory = directory
-
-
-class PackageIndexError(ModelStoreError):
-    """A model's copy on the package index could not be had: pip failed, the wheel lacks the
-    file, or the model has no package-index source."""
-
-    def __init__(self, what: str, reason: str) -> None:
-        super().__init__(f"cannot fetch {what} from the package index: {reason}")
-        self.what = what
-        self.reason = reason

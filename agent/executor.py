@@ -115,6 +115,19 @@ def unknown_tool_result(name: str, available: Sequence[str]) -> ToolResult:
     )
 
 
+class NoTools:
+    """The executor of a session without tools (`--no-tools`): none to offer, every call an
+    unknown tool."""
+
+    def specs(self) -> Sequence[ToolMetadata]:
+        """No tools."""
+        return ()
+
+    def execute(self, call: ToolCall) -> ToolResult:
+        """An unknown-tool result."""
+        return unknown_tool_result(call.name, ())
+
+
 def component_paths(components: Sequence[Path], tools_dir: Path) -> list[Path]:
     """The components to load: the `-c` ones if any, else every `*.wasm` in `tools_dir`.
 

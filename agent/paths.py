@@ -65,6 +65,17 @@ class UserPaths(BaseModel):
         return self.data_dir / "logs.db"
 
 
+def checkout_folder(name: str, cwd: Path) -> Path | None:
+    """`name` (`models`, `components`) in this project's own checkout when the agent runs from
+    its root (an editable install used from the repository) and the folder exists; else None.
+    Any other directory's folders are never picked up by themselves."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file() or cwd.resolve() != root:
+        return None
+    folder = root / name
+    return folder if folder.is_dir() else None
+
+
 def user_paths(environ: Mapping[str, str]) -> UserPaths:
     """The user's paths, from `environ`'s overrides or platformdirs' defaults for this OS."""
     config = environ.get(CONFIG_DIR_ENV) or platformdirs.user_config_dir(APP_NAME, appauthor=False)
@@ -72,4 +83,11 @@ def user_paths(environ: Mapping[str, str]) -> UserPaths:
     return UserPaths(config_dir=Path(config).expanduser(), data_dir=Path(data).expanduser())
 
 
-__all__ = ["APP_NAME", "CONFIG_DIR_ENV", "DATA_DIR_ENV", "UserPaths", "user_paths"]
+__all__ = [
+    "APP_NAME",
+    "CONFIG_DIR_ENV",
+    "DATA_DIR_ENV",
+    "UserPaths",
+    "checkout_folder",
+    "user_paths",
+]

@@ -17,7 +17,7 @@ open (`Session(backend, executor)`), e.g. a `agent.fake.FakeBackend` in tests.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Protocol
@@ -26,7 +26,7 @@ from agent.approval import Approver, Refuse
 from agent.config import AgentSettings, LoopSettings
 from agent.errors import ConfigError
 from agent.events import Answer, Event, RunStopped
-from agent.executor import ReportsStats, open_executor
+from agent.executor import NoTools, ReportsStats, open_executor
 from agent.loop import ChatBackend, ToolExecutor, offered_tools, run_agent
 from agent.messages import ChatMessage
 from agent.transcript import TranscriptRecorder
@@ -131,17 +131,19 @@ class Session(Closing):
         path = loader.resolve(settings)
         stack = ExitStack()
         try:
-            executor = stack.enter_context(
-                open_executor(
-                    settings.components,
-                    settings.tools_dir,
-                    policy,
-                    cache_dir=cache_dir,
-                    workers=settings.workers,
-                    in_process=settings.in_process,
-                    url=settings.tool_host,
+            executor: ToolExecutor = NoTools()
+            if not settings.no_tools:
+                executor = stack.enter_context(
+                    open_executor(
+                        settings.components,
+                        settings.tools_dir or Path("components"),
+                        policy,
+                        cache_dir=cache_dir,
+                        workers=settings.workers,
+                        in_process=settings.in_process,
+                        url=settings.tool_host,
+                    )
                 )
-            )
             offered_tools(executor.specs(), settings.tools)  # a bad --tools fails before the model
             started = time.perf_counter()
             backend = loader.load(settings, path)
@@ -182,6 +184,11 @@ class Session(Closing):
     def reset(self) -> None:
         """Forget the conversation (the model and tools stay loaded)."""
         self._history = ()
+
+    def restore(self, messages: Sequence[ChatMessage]) -> None:
+        """Continue a saved conversation: `messages` become the history (without a leading
+        system message, the next request gets this session's system prompt)."""
+        self._history = tuple(messages)
 
     def recorder(self) -> TranscriptRecorder:
         """A transcript recorder for this session's runs (model and load time filled in)."""

@@ -12,7 +12,7 @@ import click
 # command name -> "module:attribute"
 _COMMANDS = {
     "run": "agent.cli.run:run",
-    "chat": "agent.cli.run:chat",
+    "chat": "agent.cli.chat:chat",
     "models": "agent.cli.models:models",
     "eval": "agent.cli.eval:eval_command",
     "serve": "agent.cli.serve:serve",

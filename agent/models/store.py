@@ -26,6 +26,7 @@ from agent.errors import (
     UnknownModelError,
 )
 from agent.models.registry import REGISTRY, ModelEntry, ModelRef, parse_ref, registry_names
+from agent.paths import checkout_folder, user_paths
 
 MODELS_DIR_ENV = "LLM_AGENT_MODELS_DIR"
 DEFAULT_MODELS_DIR = Path("models")
@@ -35,11 +36,15 @@ SOURCES_DIR = ".sources"
 LOCAL_REPO = "local/file"  # the repo of a ref made from a bare file name in the directory
 
 
-def default_models_dir(environ: Mapping[str, str]) -> Path:
-    """`$LLM_AGENT_MODELS_DIR` in `environ` when set, else `models/` (relative to the working
-    directory). Called at the edge (the CLI); the library itself reads no environment."""
+def default_models_dir(environ: Mapping[str, str], cwd: Path | None = None) -> Path:
+    """`$LLM_AGENT_MODELS_DIR` in `environ` when set, else the checkout's `models/` when run
+    from it (`agent.paths.checkout_folder`), else the user's models folder. Called at the edge
+    (the CLI); the library itself reads no environment."""
     value = environ.get(MODELS_DIR_ENV, "").strip()
-    return Path(value) if value else DEFAULT_MODELS_DIR
+    if value:
+        return Path(value)
+    local = checkout_folder("models", cwd if cwd is not None else Path.cwd())
+    return local if local is not None else user_paths(environ).models_dir
 
 
 class ModelStatus(BaseModel):

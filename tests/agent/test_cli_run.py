@@ -1,19 +1,21 @@
-"""`agent run` and `agent chat` via click's CliRunner, with real components and the library's
+"""`agent run` via click's CliRunner, with real components and the library's
 scripted backend (`FakeLoader`, passed as the click context object); a few end-to-end checks
 load the tiny generated GGUF."""
 
 from __future__ import annotations
 
-import io
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli import main
 from agent.fake import FakeBackend, FakeLoader
+from agent.messages import Prompt
 
 FAST = ["--ctx", "2048", "--max-tokens", "32", "--seed", "5", "--threads", "2"]
 SEED_PROMPT = "Please echo back 'Something to echo'"
@@ -56,18 +58,60 @@ def test_run_json_shows_the_call_the_result_and_the_next_prompt(echo: Path) -> N
     assert fake.grammars[0] != fake.grammars[1]
 
 
-def test_run_human_output_follows_the_seed(echo: Path) -> None:
+def test_run_prints_the_answer_once_on_stdout_and_the_progress_on_stderr(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=Something to echo", "Something to echo"])
     result = invoke("run", "-p", SEED_PROMPT, "-c", echo, fake=fake)
     assert result.exit_code == 0, result.output
+    assert result.stdout == "Something to echo\n"
     assert result.output.splitlines() == [
         "USE_TOOL: Echo, value=Something to echo",
         "Executing tool: Echo, params: 1",
         "  - value: Something to echo",
         "Execution result: Something to echo",
         "Something to echo",
-        "Agent response: Something to echo",
     ]
+
+
+def test_streaming_shows_the_answer_as_it_comes_and_only_once(echo: Path) -> None:
+    fake = FakeBackend(["USE_TOOL: Echo, value=Something to echo", "It said Something to echo"])
+    result = invoke("run", "-p", SEED_PROMPT, "-c", echo, "--stream", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "USE_TOOL: Echo, value=Something to echo\nIt said Something to echo\n"
+    assert result.output.count("It said") == 1
+
+
+def test_quiet_prints_only_the_answer(echo: Path) -> None:
+    fake = FakeBackend(["USE_TOOL: Echo, value=x", "the answer"])
+    result = invoke("run", "-p", "hi", "-c", echo, "--quiet", fake=fake)
+    assert result.exit_code == 0 and result.output == "the answer\n" and result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [(["a question"], None), (["-p", "a question"], None), ([], "a question\n")],
+)
+def test_the_prompt_comes_from_an_argument_p_or_stdin(
+    echo: Path, args: list[str], stdin: str | None
+) -> None:
+    fake = FakeBackend(["fine"])
+    result = invoke("run", "-c", echo, *args, input=stdin, fake=fake)
+    assert result.exit_code == 0, result.output
+    assert "a question" in fake.prompts[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["-p", "one", "two"], None, "not both"),
+        ([], None, "no prompt"),
+        ([], "  \n", "no prompt"),
+    ],
+)
+def test_a_missing_or_doubled_prompt_is_a_usage_error(
+    echo: Path, args: list[str], stdin: str | None, message: str
+) -> None:
+    result = invoke("run", "-c", echo, *args, input=stdin, fake=FakeBackend(["x"]))
+    assert result.exit_code == 2 and message in result.output
 
 
 def test_run_that_uses_every_step_says_so(echo: Path) -> None:
@@ -80,13 +124,87 @@ def test_run_that_uses_every_step_says_so(echo: Path) -> None:
     )
 
 
-def test_run_verbose_shows_the_prompt_and_step_figures(echo: Path) -> None:
-    fake = FakeBackend(["hello to you"])
-    result = invoke("run", "-p", "hello", "-c", echo, "--no-grammar", "--verbose", fake=fake)
+def test_v_adds_one_timing_line_and_vv_the_prompts_and_figures(echo: Path) -> None:
+    result = invoke(
+        "run", "-p", "hello", "-c", echo, "--no-grammar", "-v", fake=FakeBackend(["hi"])
+    )
     assert result.exit_code == 0, result.output
-    assert "Prompt: <|im_start|>system" in result.output
-    assert "[step 1] prompt" in result.output and "(0 cached)" in result.output
+    assert result.stdout == "hi\n"
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("fake.gguf · load ") and "1 step · 0 tool calls · prompt " in line
+    assert "first token" in line and "total" in line
+
+    fake = FakeBackend(["hello to you"])
+    result = invoke("run", "-p", "hello", "-c", echo, "--no-grammar", "-vv", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert "Prompt: <|im_start|>system" in result.stderr
+    assert "[step 1] prompt" in result.stderr and "(0 cached)" in result.stderr
     assert fake.grammars == [None]
+
+
+class Interrupting(FakeBackend):
+    """A backend interrupted (Ctrl-C) after its first words."""
+
+    def stream_prompt(self, prompt: Prompt, *, grammar: str | None = None) -> Any:
+        yield "partial"
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_exits_130_with_one_line(echo: Path) -> None:
+    result = invoke("run", "-p", "hi", "-c", echo, fake=Interrupting(["x"]))
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "Interrupted." and "Aborted" not in result.output
+
+
+def test_no_tools_offers_none(echo: Path) -> None:
+    fake = FakeBackend(["plain answer"])
+    result = invoke("run", "-p", "hi", "--no-tools", "--json", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert "USE_TOOL" not in fake.prompts[0] and "Echo" not in fake.prompts[0]
+    result = invoke("run", "-p", "hi", "--no-tools", "-c", echo, fake=FakeBackend(["x"]))
+    assert result.exit_code == 2 and "no_tools cannot be combined with components" in result.output
+
+
+def test_from_another_directory_the_users_tools_are_used(
+    echo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_AGENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "components").mkdir()  # not a checkout: its components/ are not picked up
+    shutil.copy(echo, tmp_path / "components" / echo.name)
+    fake = FakeBackend(["no tools here"])
+    result = invoke("run", "-p", "hi", fake=fake)  # no user tools folder: no tools, no error
+    assert result.exit_code == 0 and result.stdout == "no tools here\n", result.output
+    assert "Echo" not in fake.prompts[0]
+
+    tools = tmp_path / "data" / "tools"
+    tools.mkdir(parents=True)
+    shutil.copy(echo, tools / echo.name)
+    fake = FakeBackend(["USE_TOOL: Echo, value=from the user's tools", "done"])
+    result = invoke("run", "-p", "hi", fake=fake)
+    assert result.exit_code == 0 and "Execution result: from the user's tools" in result.output
+
+
+def test_from_the_checkout_its_components_are_used(repo_root: Path) -> None:
+    assert Path.cwd() == repo_root  # pytest runs from the repository
+    fake = FakeBackend(["done"])
+    result = invoke("run", "-p", "hi", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert "Echo" in fake.prompts[0] and "Calculator" in fake.prompts[0]
+
+
+def test_the_users_config_file_is_read(
+    echo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_AGENT_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "config.toml").write_text("max_steps = 1\n")
+    result = invoke("run", "-p", "hi", "-c", echo, fake=FakeBackend(["USE_TOOL: Echo, value=a"]))
+    assert result.exit_code == 3, result.output  # the step limit, from the user's file
+    other = tmp_path / "other.toml"
+    other.write_text("max_steps = 2\n")
+    fake = FakeBackend(["USE_TOOL: Echo, value=a", "done"])
+    result = invoke("run", "--config", other, "-p", "hi", "-c", echo, fake=fake)
+    assert result.exit_code == 0, result.output  # --config replaces the user's file
 
 
 @pytest.mark.slow
@@ -183,79 +301,22 @@ def test_a_flag_beats_the_config_file(echo: Path, tmp_path: Path) -> None:
         "run", "--config", config, "-p", "hi", "-c", echo, "--max-steps", "2", fake=fake
     )
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "Agent response: done"
-    assert "Prompt: " in result.output  # verbose from the file: a flag left out does not reset it
-
-
-def test_chat_keeps_the_conversation_and_exits_on_eof(echo: Path) -> None:
-    fake = FakeBackend(["first answer", "second answer"])
-    result = invoke(
-        "chat", "-c", echo, "--verbose", input="first question\nsecond question\n", fake=fake
-    )
-    assert result.exit_code == 0, result.output
-    assert "Model fake.gguf; tools: Echo." in result.output and "\n> \nBye.\n" in result.output
-    # the second turn's prompt extends the whole first exchange
-    assert fake.prompts[1].startswith(fake.prompts[0] + "first answer")
-    added = result.output.split("Prompt (step 1, added): ")[1]
-    assert "second question" in added and "first question" not in added
-    assert result.output.count("Agent response:") == 0  # chat streams the answer once
-
-
-def test_chat_exit_command_and_reset(echo: Path) -> None:
-    fake = FakeBackend(["one", "two"])
-    result = invoke(
-        "chat", "-c", echo, input="question\n/reset\nagain\n\n/exit\nnever read\n", fake=fake
-    )
-    assert result.exit_code == 0
-    assert "(conversation cleared)" in result.output and "never read" not in result.output
-    assert "question" not in fake.prompts[1]  # the reset forgot the first exchange
-    assert not fake.replies
-
-
-@pytest.mark.slow
-def test_chat_with_the_tiny_model_reuses_the_kv_cache(tiny_model_path: Path, echo: Path) -> None:
-    result = invoke(
-        "chat", "-m", tiny_model_path, "-c", echo, "--max-steps", "1", "--verbose", *FAST,
-        input="first question\nsecond question\n",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    figures = [line for line in result.output.splitlines() if line.startswith("[step 1]")]
-    assert len(figures) == 2
-    cached = int(figures[1].split("(")[1].split(" ")[0])
-    assert cached > 0
-
-
-class _Interrupted(io.RawIOBase):
-    """A stdin whose read is interrupted, as by Ctrl-C at the prompt."""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if len(buffer) == 0:  # click probing whether the stream is binary
-            return 0
-        raise KeyboardInterrupt
-
-
-def test_chat_exits_cleanly_on_ctrl_c(echo: Path) -> None:
-    result = CliRunner().invoke(
-        main, ["chat", "-c", str(echo)], input=_Interrupted(), obj=FakeLoader(FakeBackend())
-    )
-    assert result.exit_code == 0 and result.exception is None
-    assert result.output.rstrip().endswith("Bye.")
+    assert result.stdout.splitlines()[-1] == "done"
+    assert "Prompt: " in result.stderr  # verbose from the file: a flag left out does not reset it
 
 
 def test_hostile_text_from_the_model_and_the_tools_cannot_drive_the_terminal(echo: Path) -> None:
     # the model writes an escape sequence into a call; the echo tool sends it back; the model's
     # answer carries another: none reaches the terminal as a control character
-    fake = FakeBackend(
-        ['USE_TOOL: Echo, value="\\u001b]0;pwned\\u0007"', "done\r\x1b]52;c;cm0=\x07"]
-    )
+    hostile = "done\r\x1b]52;c;cm0=\x07"
+    fake = FakeBackend(['USE_TOOL: Echo, value="\\u001b]0;pwned\\u0007"', hostile])
     result = invoke("run", "-p", "hi", "-c", echo, fake=fake)
     assert result.exit_code == 0, result.output
     assert not any(ch in result.output for ch in "\x1b\x07\r")
     assert "Execution result: \\x1b]0;pwned\\x07" in result.output
-    assert result.output.splitlines()[-1] == "Agent response: done\\r\\x1b]52;c;cm0=\\x07"
+    assert result.stdout == "done\\r\\x1b]52;c;cm0=\\x07\n"
+    streamed = invoke("run", "-p", "hi", "-c", echo, "--stream", fake=FakeBackend([hostile]))
+    assert streamed.exit_code == 0 and not any(ch in streamed.output for ch in "\x1b\x07\r")
 
 
 @pytest.mark.parametrize("args", [["-h"], ["run", "-h"], ["chat", "-h"], ["models", "-h"]])

@@ -176,7 +176,7 @@ def test_run_ends_a_repeated_call_with_its_result(echo: Path) -> None:
     assert "Repeated call to Echo (same arguments as the step before): not run again" in lines
     assert lines[-2:] == [
         "The model repeated the call to Echo again: its last result is the answer",
-        "Agent response: x",
+        "x",
     ]
 
 

@@ -21,10 +21,14 @@ from agent.models import (
 PHI = "Phi-3-mini-4k-instruct-q4.gguf"
 
 
-def test_the_default_models_dir_is_models_unless_the_environment_says_otherwise() -> None:
-    assert default_models_dir({}) == Path("models")
+def test_the_default_models_dir_is_the_checkouts_else_the_users(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    user = {"LLM_AGENT_DATA_DIR": str(tmp_path)}
+    assert default_models_dir(user, cwd=repo_root) == repo_root / "models"
+    assert default_models_dir(user, cwd=tmp_path) == tmp_path / "models"  # the user's data dir
     assert default_models_dir({MODELS_DIR_ENV: "/data/gguf"}) == Path("/data/gguf")
-    assert default_models_dir({MODELS_DIR_ENV: " "}) == Path("models")
+    assert default_models_dir({**user, MODELS_DIR_ENV: " "}, cwd=tmp_path) == tmp_path / "models"
 
 
 def test_the_library_reads_no_environment_the_cli_does(

@@ -119,7 +119,7 @@ def test_the_loop_keeps_reasoning_out_of_calls_and_answer() -> None:
 def test_reasoning_is_shown_only_when_verbose(
     verbose: bool, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    render = HumanRenderer(verbose=verbose)
+    render = HumanRenderer(stream=True, verbosity=2 if verbose else 0)
     render(Token(step=1, text="<think>secret</think>\n", reasoning=True))
     render(Token(step=1, text="Hello"))
     render(StepFinished(step=1, completion=Completion(text="Hello"), reasoning="secret"))
