@@ -50,9 +50,12 @@ def _uvicorn(app: Any, *, access_log: bool) -> uvicorn.Server:
 
 
 def serve_forever(app: Any, sock: socket.socket, *, access_log: bool = False) -> None:
-    """Serve `app` on `sock` until Ctrl-C (or SIGTERM); closes the socket."""
+    """Serve `app` on `sock` until Ctrl-C (or SIGTERM) and return once the requests in flight
+    are done; closes the socket."""
     try:
         _uvicorn(app, access_log=access_log).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn stopped gracefully and then raised again the Ctrl-C it had caught
     finally:
         sock.close()
 

@@ -428,14 +428,12 @@ class _OneAtATime(FakeBackend):
         self.overlapped = False
         self.lock = threading.Lock()
 
-    def stream_prompt(
-        self, prompt: Prompt, *, grammar: str | None = None
-    ) -> Generator[str, None, Completion]:
+    def stream_prompt(self, prompt: Prompt, **options: Any) -> Generator[str, None, Completion]:
         with self.lock:
             self.inside += 1
             self.overlapped |= self.inside > 1
         try:
-            completion = yield from super().stream_prompt(prompt, grammar=grammar)
+            completion = yield from super().stream_prompt(prompt, **options)
             threading.Event().wait(0.05)
             return completion
         finally:
@@ -480,3 +478,39 @@ def test_tool_choice_none_overrides_a_server_that_requires_a_call() -> None:
         reply = client.chat.completions.create(model="fake", messages=USER, tool_choice="none")
     assert reply.choices[0].message.content == "Just words."
     assert backend.grammars == [None]
+
+
+class _Slow(FakeBackend):
+    """A scripted backend that takes its time over each word and notes an abandoned reply."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.abandoned = threading.Event()
+
+    def stream_prompt(self, prompt: Prompt, **options: Any) -> Generator[str, None, Completion]:
+        words = super().stream_prompt(prompt, **options)
+        try:
+            while True:
+                threading.Event().wait(0.05)
+                yield next(words)
+        except StopIteration as done:
+            completion: Completion = done.value
+            return completion
+        except GeneratorExit:
+            self.abandoned.set()
+            raise
+
+
+def test_a_client_that_goes_away_frees_the_model() -> None:
+    backend = _Slow()
+    backend.enqueue([" ".join(["word"] * 400), "Next."])  # 20 s if it ran to its end
+    service = ChatService(backend, FakeExecutor({}), LoopSettings(), model_id="fake")
+    with Server.start(create_app(service)) as server:
+        client = OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=10)
+        with client.chat.completions.create(model="fake", messages=USER, stream=True) as stream:
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    break  # and close the connection
+        assert backend.abandoned.wait(timeout=5)
+        reply = client.chat.completions.create(model="fake", messages=USER)
+    assert reply.choices[0].message.content == "Next."
