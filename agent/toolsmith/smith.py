@@ -1,0 +1,211 @@
+"""The `Toolsmith`: writes, approves, stores and runs self-built tools.
+
+A self-built tool is the prebuilt Python runner component (`build.ensure_runner`) plus the
+tool's source: each call runs the runner in a fresh sandbox store with the tool's source and
+arguments, under a policy with **no grants** (only the session's limits: time, memory, fuel,
+output), whatever the session granted its other tools.
+
+`create` takes `CreateTool`'s arguments: the draft is checked on the host (`draft.check_draft`:
+parsed, never run), put to the person through the `Approver` (name, description, parameters
+and the full source; nothing the model wrote runs before a yes), stored in the `Library` and
+offered at once. A draft that does not build, a refusal, or a Python error when the tool runs
+comes back to the model as an error `ToolResult` whose first lines say what to fix.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agent.approval import ApprovalRequest, Approver
+from agent.executor import match_name
+from agent.toolsmith.build import ensure_runner
+from agent.toolsmith.draft import DraftError, ToolDraft, check_draft, read_draft
+from agent.toolsmith.errors import ToolsmithError
+from agent.toolsmith.library import Library, StoredTool
+from tool_runner import (
+    ArgumentsError,
+    Closing,
+    Limits,
+    LoadError,
+    Policy,
+    ResultKind,
+    Tool,
+    ToolMetadata,
+    ToolParam,
+    ToolResult,
+    ToolRunner,
+)
+from tool_runner.arguments import canonical_arguments
+from tool_runner.superagent import typed_arguments
+
+CREATE_TOOL = ToolMetadata(
+    name="CreateTool",
+    description=(
+        "Write a new tool when no tool fits: one Python function named `name`, whose parameters "
+        "are those of `parameters`; it returns a string or a JSON value. It runs sandboxed with "
+        "the standard library but no files, network or environment. A person approves it first."
+    ),
+    version="1",
+    params=(
+        ToolParam(name="name", description="Tool and function name", type="string", required=True),
+        ToolParam(name="description", description="What it does", type="string", required=True),
+        ToolParam(
+            name="parameters",
+            description='JSON Schema, e.g. {"type": "object", "properties": {"text": {"type": '
+            '"string"}}, "required": ["text"]}',
+            type="string",
+            required=True,
+        ),
+        ToolParam(
+            name="source",
+            description="Python source defining the function",
+            type="string",
+            required=True,
+        ),
+    ),
+)
+APPROVE = ("yes", "no")
+
+
+class AutoApprove:
+    """An `Approver` for `agent run --approve-new-tools`: yes to new tools, no to anything
+    else (capability requests still need their own flags)."""
+
+    who = "--approve-new-tools"
+
+    def ask(self, request: ApprovalRequest) -> str:
+        """The first choice for a new tool, the refusal otherwise."""
+        return request.choices[0] if request.kind == "new_tool" else request.refusal
+
+
+def approval_request(draft: ToolDraft, metadata: ToolMetadata) -> ApprovalRequest:
+    """The question put to the person about `draft`: everything it is, source in full."""
+    params = json.dumps(metadata.json_schema(), indent=2)
+    detail = (
+        f"Name: {draft.name}\nDescription: {draft.description}\nParameters: {params}\n"
+        f"Source:\n{draft.source}\n"
+        "It runs in the sandbox with no files, network or environment."
+    )
+    return ApprovalRequest(
+        kind="new_tool",
+        subject=draft.name,
+        title=f"The model wrote a new tool, {draft.name}: let it run?",
+        detail=detail,
+        choices=APPROVE,
+    )
+
+
+class Toolsmith(Closing):
+    """The library's tools for a session, `CreateTool`'s implementation, and the runner they
+    run on (loaded on the first call; compiled once through `cache_dir`)."""
+
+    def __init__(
+        self,
+        library: Library,
+        approver: Approver,
+        *,
+        limits: Limits | None = None,
+        cache_dir: Path | None = None,
+        stored: list[StoredTool] | None = None,
+    ) -> None:
+        self.library = library
+        self.approver = approver
+        self.policy = Policy(limits=limits if limits is not None else Limits())
+        self._cache_dir = cache_dir
+        found = stored if stored is not None else library.load_all()
+        self._stored = {tool.metadata.name: tool for tool in found}
+        self._runner: ToolRunner | None = None
+        self._runner_tools: dict[Path, Tool] = {}
+
+    def specs(self) -> list[ToolMetadata]:
+        """The stored tools' metadata, sorted by name."""
+        return [self._stored[name].metadata for name in sorted(self._stored)]
+
+    def find(self, name: str) -> str | None:
+        """The stored tool's name matching `name` (as executors match), or None."""
+        return match_name(name, self._stored)
+
+    def create(self, arguments: Mapping[str, Any], taken: set[str]) -> ToolResult:
+        """`CreateTool`: check, approve, store and offer a draft; never raises."""
+        try:
+            draft = read_draft(dict(arguments))
+            metadata = check_draft(draft, taken)
+        except DraftError as exc:
+            return _failed(ResultKind.TOOL_ERROR, f"the tool does not build: {exc}")
+        answer = self.approver.ask(approval_request(draft, metadata))
+        if answer != APPROVE[0]:
+            return _failed(
+                ResultKind.TOOL_ERROR,
+                f"the person did not approve {draft.name}; it was not saved and will not run "
+                "(agent run: --approve-new-tools lets new tools run)",
+            )
+        try:
+            stored = self.save(draft, approved_by=self._approved_by())
+        except ToolsmithError as exc:
+            return _failed(ResultKind.TOOL_ERROR, f"the tool could not be built: {exc}")
+        params = ", ".join(f"{p.name}: {p.type}" for p in stored.metadata.params)
+        return ToolResult(
+            tool=CREATE_TOOL.name,
+            kind=ResultKind.SUCCESS,
+            output=f"created {draft.name}({params}); call it like any other tool",
+        )
+
+    def save(self, draft: ToolDraft, *, approved_by: str) -> StoredTool:
+        """Store an approved draft on the current runner and offer it; raises ToolsmithError
+        (BuildError when the runner cannot be built)."""
+        runner = ensure_runner(self.library.runner_dir)
+        stored = self.library.save(draft, runner=runner, approved_by=approved_by)
+        self._stored[stored.metadata.name] = stored
+        return stored
+
+    def _approved_by(self) -> str:
+        who = getattr(self.approver, "who", type(self.approver).__name__)
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown user"
+        return f"{user} ({who})"
+
+    def call(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
+        """Run the stored tool `name` (exactly as `find` returned it) in the sandbox; never
+        raises for the tool's failures."""
+        stored = self._stored[name]
+        try:
+            canonical = canonical_arguments(stored.metadata, dict(arguments))
+        except ArgumentsError as exc:
+            return _failed(ResultKind.INVALID_ARGUMENTS, str(exc), tool=name)
+        try:
+            runner = self._runner_tool(stored.runner_path)
+        except (LoadError, ToolsmithError) as exc:
+            return _failed(ResultKind.TOOL_ERROR, f"the runner did not load: {exc}", tool=name)
+        request = {
+            "op": "call",
+            "source": stored.source,
+            "function": name,
+            "arguments": json.dumps(typed_arguments(stored.metadata.params, canonical)),
+        }
+        result = runner.call(request)
+        return result.model_copy(update={"tool": name, "arguments": canonical})
+
+    def _runner_tool(self, path: Path) -> Tool:
+        tool = self._runner_tools.get(path)
+        if tool is None:
+            if self._runner is None:
+                self._runner = ToolRunner(policy=self.policy, cache_dir=self._cache_dir)
+            tool = self._runner_tools[path] = self._runner.load(path)
+        return tool
+
+    def close(self) -> None:
+        """Close the runner (its engines and kept stores)."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+            self._runner_tools.clear()
+
+
+def _failed(kind: ResultKind, message: str, *, tool: str = CREATE_TOOL.name) -> ToolResult:
+    return ToolResult(tool=tool, kind=kind, error=message)
