@@ -6,6 +6,7 @@ cache's stat index); `read_component_bytes` reads and sniffs the bytes only on a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -73,3 +74,12 @@ def _check_header(path: Path, data: bytes) -> None:
         )
     if data[6:8] != _COMPONENT_LAYER:
         raise NotWasmError(path, f"unsupported WebAssembly version/layer {data[4:8].hex()}")
+
+
+def component_digest(path: Path) -> str:
+    """The sha256 (hex) of the file's bytes as they are on disk; raises LoadError subclasses."""
+    digest = hashlib.sha256()
+    with _os_errors(path), path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -20,7 +20,9 @@ failures (bad arguments, a trap, a timeout, the tool's own error) never raise: t
         ├── CompileError            wasmtime rejected the component
         ├── UnknownWorldError       exports neither tool world (carries `exports`)
         ├── UnsatisfiedImportsError imports the runner does not provide (carries `imports`)
-        └── MetadataError           get-metadata failed or described an unusable tool
+        ├── MetadataError           get-metadata failed or described an unusable tool
+        └── PinnedError             its bytes differ from the sha256 a lock pinned (carries
+                                    `tool`, `pinned`, `actual`)
 """
 
 from __future__ import annotations
@@ -114,3 +116,16 @@ class UnsatisfiedImportsError(LoadError):
 
 class MetadataError(LoadError):
     """The component's get-metadata trapped or returned an unusable description."""
+
+
+class PinnedError(LoadError):
+    """The component's bytes are not the ones a lock file pinned for the tool: refused until
+    it is locked again."""
+
+    def __init__(self, path: Path | str, tool: str, pinned: str, actual: str) -> None:
+        super().__init__(
+            path,
+            f"tool {tool!r} changed since it was locked (locked sha256 {pinned}, now {actual}); "
+            "run `agent tools lock` again to trust the new bytes",
+        )
+        self.tool, self.pinned, self.actual = tool, pinned, actual

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import http.client
+import ipaddress
 import socket
 import threading
 import time
@@ -20,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from tool_runner.grants import normalise_host
 from tool_runner.policy import Policy
 
 HOST_INTERFACE = "llm-agent:tool/host@0.1.0"
@@ -76,25 +78,60 @@ class HttpDenied(Exception):
     """An http-get the policy refuses or that fails; the message goes back to the guest."""
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def check_url(policy: Policy, url: str) -> urllib.parse.SplitResult:
-    """Return the parsed URL if the policy allows fetching it; raises HttpDenied."""
+    """Return the parsed URL if the policy allows fetching it; raises HttpDenied.
+
+    A grant names a host and a port (`HOST:PORT`; a bare `HOST` is the scheme's default port),
+    compared in normalised form (`tool_runner.grants.normalise_host`)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme not in _DEFAULT_PORTS:
         raise HttpDenied(f"scheme {parts.scheme or '(none)'!r} is not allowed: use http or https")
-    host = (parts.hostname or "").lower()
-    if not host:
+    if not parts.hostname:
         raise HttpDenied(f"URL {url!r} has no host")
     try:
-        port = parts.port
+        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        host = normalise_host(f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname)
     except ValueError:
-        raise HttpDenied(f"URL {url!r} has an invalid port") from None
+        raise HttpDenied(f"URL {url!r} has an invalid host or port") from None
     allowed = set(policy.http_hosts)
-    if host not in allowed and (port is None or f"{host}:{port}" not in allowed):
+    default = port == _DEFAULT_PORTS[parts.scheme]
+    if f"{host}:{port}" not in allowed and not (default and host in allowed):
         raise HttpDenied(
-            f"host '{host}' is not allowed; allow it with --allow-host {host} "
+            f"host '{host}:{port}' is not allowed; allow it with --allow-host {host}:{port} "
             "or http_hosts in the policy"
         )
     return parts
+
+
+def pinned_address(host: str, port: int) -> str:
+    """The one address a connection to `host`:`port` may use, resolved once and then pinned
+    (the name is not looked up again, so a second answer cannot rebind it). A host named by an
+    IP literal is used as granted; a name that resolves to a loopback, private, link-local or
+    otherwise non-public address is refused: grant that address itself. Raises HttpDenied."""
+    literal = host.strip("[]")
+    try:
+        return str(ipaddress.ip_address(literal))
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(literal, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise HttpDenied(f"cannot resolve host '{host}': {exc}") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            shown = f"[{ip}]" if ip.version == 6 else str(ip)
+            raise HttpDenied(
+                f"host '{host}' resolves to {ip}, a loopback or private address; grant that "
+                f"address itself (--allow-host {shown}:{port}) if the tool may reach it"
+            )
+    if not addresses:
+        raise HttpDenied(f"cannot resolve host '{host}'")
+    return addresses[0]
 
 
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
@@ -165,12 +202,20 @@ def _under(deadline: Deadline, cls: type[http.client.HTTPConnection]) -> Any:
         connection = cls(host, **kwargs)
         plain_connect = connection.connect
 
+        def create_connection(
+            address: tuple[str, int], timeout: Any = None, source: Any = None
+        ) -> socket.socket:
+            pinned = pinned_address(address[0], address[1])
+            return socket.create_connection((pinned, address[1]), timeout, source)
+
         def connect() -> None:
             connection.timeout = deadline.remaining()
             plain_connect()
             deadline.watch(connection.sock)
 
         setattr(connection, "connect", connect)  # noqa: B010 - an instance's own connect
+        # http.client's one hook for the socket: the address is resolved and checked there
+        setattr(connection, "_create_connection", create_connection)  # noqa: B010
         return connection
 
     return make
@@ -197,7 +242,11 @@ def http_get(policy: Policy, url: str) -> tuple[int, list[tuple[str, str]], byte
     """
     check_url(policy, url)
     deadline = Deadline(policy.http_timeout_s)
-    opener = urllib.request.build_opener(_CheckedRedirects(policy), _DeadlineHandler(deadline))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),  # no proxy from the environment: we connect ourselves
+        _CheckedRedirects(policy),
+        _DeadlineHandler(deadline),
+    )
     request = urllib.request.Request(url, headers={"User-Agent": "llm-agent-tool-runner"})
     try:
         try:

@@ -9,7 +9,6 @@ from CLI flags (`policy_from_options`: a policy file plus grant and limit flags)
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,85 +17,48 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tool_runner.errors import PolicyError
+from tool_runner.grants import (
+    DIGEST_KEY,
+    ENV_NAME,
+    MIB,
+    DirGrant,
+    Limits,
+    ToolGrants,
+    check_tool_key,
+    digest_key,
+    first_error,
+    normalise_host,
+    parse_env,
+    scope_of,
+)
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-MIB = 1024 * 1024
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HOST = re.compile(r"^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
-
-
-class Limits(BaseModel):
-    """Per-call limits. Defaults suit an interactive agent; override per tool in the policy."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    timeout_s: float = Field(default=10.0, gt=0, le=24 * 3600)
-    memory_mib: int = Field(default=256, ge=1, le=4096)
-    fuel: int | None = Field(default=None, ge=1)
-    max_output_bytes: int = Field(default=MIB, ge=1)
-
-    @property
-    def memory_bytes(self) -> int:
-        """The memory cap in bytes."""
-        return self.memory_mib * MIB
-
-
-class DirGrant(BaseModel):
-    """A host directory mapped into the guest, read-only unless `writable`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: Path
-    guest: str = "/workspace"
-    writable: bool = False
-
-    @field_validator("host")
-    @classmethod
-    def _host_is_a_directory(cls, value: Path) -> Path:
-        resolved = value.expanduser().resolve()
-        if not resolved.is_dir():
-            raise ValueError(f"{value} is not a directory")
-        return resolved
-
-    @field_validator("guest")
-    @classmethod
-    def _guest_is_absolute(cls, value: str) -> str:
-        if not value or "\0" in value:
-            raise ValueError("guest path must not be empty")
-        return value if value.startswith("/") else "/" + value
-
-    @classmethod
-    def parse(cls, spec: str) -> DirGrant:
-        """Parse `HOST[:GUEST][:ro|rw]` (the CLI's `--dir`); raises PolicyError."""
-        parts = spec.split(":")
-        writable = False
-        if len(parts) > 1 and parts[-1] in ("ro", "rw"):
-            writable = parts.pop() == "rw"
-        if not parts[0] or len(parts) > 2:
-            raise PolicyError(f"invalid directory grant {spec!r}: expected HOST[:GUEST][:ro|rw]")
-        fields: dict[str, Any] = {"host": Path(parts[0]), "writable": writable}
-        if len(parts) == 2:
-            fields["guest"] = parts[1]
-        try:
-            return cls(**fields)
-        except ValidationError as exc:
-            raise PolicyError(f"invalid directory grant {spec!r}: {_first_error(exc)}") from exc
-
-
-def parse_env(spec: str) -> tuple[str, str | None]:
-    """Parse `NAME[=VALUE]` (the CLI's `--env`): a pass-through name or an explicit value."""
-    name, sep, value = spec.partition("=")
-    if not _ENV_NAME.match(name):
-        raise PolicyError(f"invalid environment variable {spec!r}: expected NAME or NAME=VALUE")
-    return name, (value if sep else None)
+__all__ = [
+    "SANDBOX_PARAMS",
+    "DirGrant",
+    "Limits",
+    "Policy",
+    "ToolGrants",
+    "parse_env",
+    "policy_from_options",
+    "policy_from_params",
+]
 
 
 class Policy(BaseModel):
-    """Everything a tool is granted. The default grants nothing and applies default limits."""
+    """Everything the tools are granted. The default grants nothing and applies default limits.
+
+    The top-level `env`, `env_values`, `dirs` and `http_hosts` are *unscoped* grants: they name
+    no tool, so they apply only when exactly one tool is loaded (`check_scoped` refuses them
+    beside a second tool). `tools` holds a section per tool, keyed by the name it is loaded
+    under or `sha256:<hex>` (`tool_runner.grants`); `pins` maps load names to the sha256 a
+    lock file recorded (`tool_runner.lock`): a component whose bytes differ is refused.
+    `for_tool` is the one policy a tool's sandbox gets: its own grants, nobody else's.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -113,12 +75,14 @@ class Policy(BaseModel):
     )
     limits: Limits = Field(default_factory=Limits)
     tool_limits: dict[str, Limits] = Field(default_factory=dict)
+    tools: dict[str, ToolGrants] = Field(default_factory=dict)
+    pins: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("env")
     @classmethod
     def _env_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
-            if not _ENV_NAME.match(name):
+            if not ENV_NAME.match(name):
                 raise ValueError(f"invalid environment variable name {name!r}")
         return value
 
@@ -126,18 +90,30 @@ class Policy(BaseModel):
     @classmethod
     def _env_values(cls, value: dict[str, str]) -> dict[str, str]:
         for name, text in value.items():
-            if not _ENV_NAME.match(name) or "\0" in text:
+            if not ENV_NAME.match(name) or "\0" in text:
                 raise ValueError(f"invalid environment variable {name!r}")
         return value
 
     @field_validator("http_hosts")
     @classmethod
     def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        hosts = tuple(h.strip().lower() for h in value)
-        for host in hosts:
-            if not _HOST.match(host):
-                raise ValueError(f"invalid host {host!r}: expected HOST or HOST:PORT")
-        return hosts
+        return tuple(dict.fromkeys(normalise_host(host) for host in value))
+
+    @field_validator("tools")
+    @classmethod
+    def _tool_keys(cls, value: dict[str, ToolGrants]) -> dict[str, ToolGrants]:
+        for key in value:
+            check_tool_key(key)
+        return value
+
+    @field_validator("pins")
+    @classmethod
+    def _pins(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, digest in value.items():
+            check_tool_key(name)
+            if not DIGEST_KEY.match(digest_key(digest)):
+                raise ValueError(f"invalid sha256 {digest!r} for {name!r}: expected 64 hex digits")
+        return value
 
     def limits_for(self, tool: str) -> Limits:
         """The limits that apply to the tool called `tool`."""
@@ -149,12 +125,78 @@ class Policy(BaseModel):
         pairs.update(self.env_values)
         return sorted(pairs.items())
 
+    @property
+    def unscoped(self) -> ToolGrants:
+        """The grants that name no tool (the top-level ones)."""
+        return ToolGrants(
+            env=self.env, env_values=self.env_values, dirs=self.dirs, http_hosts=self.http_hosts
+        )
+
+    @property
+    def needs_digest(self) -> bool:
+        """Whether loading a tool under this policy must hash its bytes (pins or digest keys)."""
+        return bool(self.pins) or any(DIGEST_KEY.match(key) for key in self.tools)
+
+    def check_scoped(self, names: Sequence[str]) -> None:
+        """Refuse unscoped grants when more than one tool is loaded: they would reach every
+        tool. Raises PolicyError with a one-line hint naming the tool-scoped form."""
+        if len(names) < 2 or self.unscoped.empty:
+            return
+        grants = self.unscoped.describe()
+        flag, _, value = grants[0].partition(" ")
+        listed = sorted(names)
+        shown = ", ".join(listed[:6]) + (", ..." if len(listed) > 6 else "")
+        raise PolicyError(
+            f"unscoped grants ({', '.join(grants)}) would reach all {len(names)} tools loaded "
+            f"({shown}); scope each to its tool, e.g. {flag} {listed[0]}={value}, or use a "
+            "[tools.NAME] section in the policy file"
+        )
+
+    def check_pin(self, name: str, path: Path, digest: str | None) -> None:
+        """Raise PinnedError when `name` is pinned to another sha256 than `digest`."""
+        pinned = self.pins.get(name)
+        if pinned is not None and digest is not None and pinned != digest:
+            from tool_runner.errors import PinnedError
+
+            raise PinnedError(path, name, pinned, digest)
+
+    def for_tool(self, name: str, digest: str | None = None, *, alone: bool = True) -> Policy:
+        """The policy of the tool loaded as `name` (with bytes `digest`): its own section(s),
+        plus the unscoped grants when it is loaded `alone`; no other tool's grants, no pins."""
+        sections = [self.tools.get(name)]
+        if digest is not None:
+            sections.append(self.tools.get(digest_key(digest)))
+        base = self.unscoped if alone else ToolGrants()
+        own = base.plus(sections)
+        return self.model_copy(
+            update={
+                "env": own.env,
+                "env_values": own.env_values,
+                "dirs": own.dirs,
+                "http_hosts": own.http_hosts,
+                "limits": own.limits or self.limits,
+                "tools": {},
+                "pins": {},
+            }
+        )
+
+    def with_tool_grants(self, key: str, grants: ToolGrants) -> Policy:
+        """This policy with `grants` added to the section of the tool `key`; raises
+        PolicyError."""
+        try:
+            check_tool_key(key)
+        except ValueError as exc:
+            raise PolicyError(str(exc)) from exc
+        tools = dict(self.tools)
+        tools[key] = (tools.get(key) or ToolGrants()).plus([grants])
+        return self.model_copy(update={"tools": tools})
+
     def updated(self, **changes: Any) -> Policy:
         """A validated copy with `changes` applied; raises PolicyError."""
         try:
             return Policy.model_validate({**self.model_dump(), **changes})
         except ValidationError as exc:
-            raise PolicyError(f"invalid policy: {_first_error(exc)}") from exc
+            raise PolicyError(f"invalid policy: {first_error(exc)}") from exc
 
     def with_grants(
         self,
@@ -168,7 +210,8 @@ class Policy(BaseModel):
         """This policy with command-line grants added on top; raises PolicyError.
 
         `limits` overrides (None values ignored) apply to the default limits and to every
-        per-tool entry; `dirs` are `HOST[:GUEST][:ro|rw]` specs, `env` are `NAME[=VALUE]`.
+        per-tool entry; `dirs` are `[TOOL=]HOST[:GUEST][:ro|rw]` specs, `env` are
+        `[TOOL=]NAME[=VALUE]`, `http_hosts` `[TOOL=]HOST[:PORT]` (`tool_runner.grants`).
         """
         changes: dict[str, Any] = {}
         overrides = {k: v for k, v in (limits or {}).items() if v is not None}
@@ -177,21 +220,22 @@ class Policy(BaseModel):
             changes["tool_limits"] = {
                 name: {**tool.model_dump(), **overrides} for name, tool in self.tool_limits.items()
             }
-        if dirs:
-            changes["dirs"] = [*self.dirs, *(DirGrant.parse(spec) for spec in dirs)]
-        if env:
-            names, values = list(self.env), dict(self.env_values)
-            for name, value in map(parse_env, env):
-                if value is None:
-                    names.append(name)
-                else:
-                    values[name] = value
-            changes["env"], changes["env_values"] = names, values
-        if http_hosts:
-            changes["http_hosts"] = [*self.http_hosts, *http_hosts]
+        scoped: dict[str, list[ToolGrants]] = {}
+        unscoped = _cli_grants(dirs, env, http_hosts, scoped)
+        if not unscoped.empty:
+            merged = self.unscoped.plus([unscoped])
+            changes.update(
+                env=merged.env,
+                env_values=merged.env_values,
+                dirs=merged.dirs,
+                http_hosts=merged.http_hosts,
+            )
         if inherit_stdio:
             changes["inherit_stdio"] = True
-        return self.updated(**changes) if changes else self
+        policy = self.updated(**changes) if changes else self
+        for key, grants in scoped.items():
+            policy = policy.with_tool_grants(key, ToolGrants().plus(grants))
+        return policy
 
     @classmethod
     def from_file(cls, path: Path | str) -> Policy:
@@ -211,7 +255,36 @@ class Policy(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise PolicyError(f"invalid policy {path}: {_first_error(exc)}") from exc
+            raise PolicyError(f"invalid policy {path}: {first_error(exc)}") from exc
+
+
+def _cli_grants(
+    dirs: Sequence[str],
+    env: Sequence[str],
+    http_hosts: Sequence[str],
+    scoped: dict[str, list[ToolGrants]],
+) -> ToolGrants:
+    """The unscoped command-line grants; the scoped ones are added to `scoped` by tool."""
+    unscoped: list[ToolGrants] = []
+
+    def add(scope: str | None, grants: ToolGrants) -> None:
+        (scoped.setdefault(scope, []) if scope else unscoped).append(grants)
+
+    try:
+        for spec in dirs:
+            scope, rest = scope_of(spec, "dir")
+            add(scope, ToolGrants(dirs=(DirGrant.parse(rest),)))
+        for spec in env:
+            scope, rest = scope_of(spec, "env")
+            name, value = parse_env(rest)
+            grant = ToolGrants(env_values={name: value}) if value is not None else None
+            add(scope, grant or ToolGrants(env=(name,)))
+        for spec in http_hosts:
+            scope, rest = scope_of(spec, "host")
+            add(scope, ToolGrants(http_hosts=(rest,)))
+    except ValidationError as exc:
+        raise PolicyError(f"invalid grant: {first_error(exc)}") from exc
+    return ToolGrants().plus(unscoped)
 
 
 def policy_from_options(
@@ -241,13 +314,6 @@ def policy_from_options(
     return base.with_grants(
         limits=limits, dirs=dirs, env=env, http_hosts=http_hosts, inherit_stdio=inherit_stdio
     )
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
 
 
 SANDBOX_PARAMS = (

@@ -25,9 +25,10 @@ from tool_runner.arguments import canonical_arguments
 from tool_runner.cache import CompileCache
 from tool_runner.cache_dir import default_cache_dir
 from tool_runner.closing import Closing
-from tool_runner.component_file import read_component_bytes, stat_component
+from tool_runner.component_file import component_digest, read_component_bytes, stat_component
 from tool_runner.engine import Engines, EngineSettings, SandboxEngine
 from tool_runner.errors import ArgumentsError, CompileError, LoadError, MetadataError
+from tool_runner.grants import load_name
 from tool_runner.metadata import ArgValue, ToolMetadata, World
 from tool_runner.policy import Limits, Policy
 from tool_runner.result import ResultKind, ToolResult
@@ -61,10 +62,16 @@ class Tool:
         engine: SandboxEngine,
         compiled: component.Component,
         binding: WorldBinding,
+        *,
+        key: str | None = None,
+        digest: str | None = None,
     ) -> None:
         self.path = path
         self.metadata = metadata
         self.policy = policy
+        self.key = key if key is not None else load_name(path)
+        """The name the tool is loaded under (its grants' key), never the name it claims."""
+        self._digest = digest
         self._engine = engine
         self._component = compiled
         self._binding = binding
@@ -75,6 +82,14 @@ class Tool:
     def name(self) -> str:
         """The tool's name from its metadata."""
         return self.metadata.name
+
+    @property
+    def digest(self) -> str:
+        """The sha256 (hex) of the component's bytes: checked at load when a policy pins it or
+        keys grants by it, else read now."""
+        if self._digest is None:
+            self._digest = component_digest(self.path)
+        return self._digest
 
     @property
     def world(self) -> World:
@@ -114,7 +129,7 @@ class Tool:
             self._binding.execute,
             self.policy,
             limits,
-            [lower_arguments(self.world, arguments, self.metadata.params)],
+            [lower_arguments(self.world, arguments)],
             warm=self._warm,
             keep=self.policy.reuse_instance,
         )
@@ -177,11 +192,17 @@ class ToolRunner(Closing):
         self._engines = Engines()
         self._tools: list[Tool] = []
 
-    def load(self, path: Path | str, policy: Policy | None = None) -> Tool:
-        """Load the component at `path` as a Tool; raises LoadError subclasses, CacheError (a
+    def load(self, path: Path | str, policy: Policy | None = None, *, alone: bool = True) -> Tool:
+        """Load the component at `path` as a Tool under its own part of the policy
+        (`Policy.for_tool`: its section, and the unscoped grants when it is loaded `alone`);
+        raises LoadError subclasses (PinnedError: bytes a lock did not pin), CacheError (a
         cache folder that is not private) and PolicyError (a writable grant over it)."""
         path = Path(path)
-        effective = policy if policy is not None else self.policy
+        given = policy if policy is not None else self.policy
+        key = load_name(path)
+        digest = component_digest(path) if given.needs_digest else None
+        given.check_pin(key, path, digest)
+        effective = given.for_tool(key, digest, alone=alone)
         self.cache.check_grants(effective)
         engine = self._engines.get(EngineSettings(fuel=_needs_fuel(effective)))
         st = stat_component(path)
@@ -193,16 +214,22 @@ class ToolRunner(Closing):
         check_imports(path, outcome.component, engine.engine)
         binding = bind_world(path, outcome.component, engine.engine)
         metadata = _fetch_metadata(path, engine, outcome.component, binding, effective)
-        tool = Tool(path, metadata, effective, engine, outcome.component, binding)
+        tool = Tool(
+            path, metadata, effective, engine, outcome.component, binding, key=key, digest=digest
+        )
         self._tools.append(tool)
         return tool
 
     def load_all(self, paths: Iterable[Path], policy: Policy | None = None) -> list[Tool]:
         """The components at `paths`, in order; raises LoadError (also for two components with
         the same tool name)."""
+        paths = list(paths)
+        (policy if policy is not None else self.policy).check_scoped(
+            [load_name(path) for path in paths]
+        )
         tools: dict[str, Tool] = {}
         for path in paths:
-            tool = self.load(path, policy)
+            tool = self.load(path, policy, alone=len(paths) == 1)
             if tool.name in tools:
                 raise LoadError(
                     path, f"tool name {tool.name!r} is already used by {tools[tool.name].path}"

@@ -70,9 +70,9 @@ class ToolSet:
             found += sorted(self._directory.glob("*.wasm"))
         return found
 
-    def _load(self, path: Path) -> _Loaded:
+    def _load(self, path: Path, alone: bool) -> _Loaded:
         signature = _signature(path) or (0, 0, 0)
-        return _Loaded(self._runner.load(path, self._policy), signature)
+        return _Loaded(self._runner.load(path, self._policy, alone=alone), signature)
 
     def _drop_name_clashes(self) -> list[str]:
         seen: dict[str, Path] = {}
@@ -95,6 +95,10 @@ class ToolSet:
         """The tool called exactly `name`, or None."""
         return next((e.tool for e in self._loaded.values() if e.tool.name == name), None)
 
+    def loaded(self) -> tuple[Tool, ...]:
+        """Every loaded tool, sorted by name (with its load name, digest and own policy)."""
+        return tuple(sorted((e.tool for e in self._loaded.values()), key=lambda t: t.name))
+
     def refresh(self) -> list[str]:
         """Reload what changed in the directory; one line per component that did not load."""
         if self._directory is None:
@@ -111,7 +115,8 @@ class ToolSet:
             if known is not None and known.signature == _signature(path):
                 continue
             try:
-                self._loaded[path] = self._load(path)
+                # a tool joining a directory never gets grants that name no tool
+                self._loaded[path] = self._load(path, alone=len(current) == 1)
             except LoadError as exc:
                 kept = "; the previous version keeps serving" if known else ""
                 problems.append(f"{exc}{kept}")

@@ -80,7 +80,7 @@ class _Served:
         problems = self.default.refresh()
         return Tools(tools=self.default.tools(), problems=tuple(problems))
 
-    def call(self, request: Call) -> Result:
+    def call(self, request: Call) -> Result | Failed:
         self.calls += 1
         tools = self.default
         if request.policy is not None and request.policy != self.start.policy:
@@ -88,7 +88,10 @@ class _Served:
             if key not in self.by_policy:
                 if len(self.by_policy) >= 8:  # a bounded cache: the oldest policy goes
                     self.by_policy.pop(next(iter(self.by_policy)))
-                self.by_policy[key] = self._toolset(request.policy)
+                try:  # each tool gets its own part of the policy (or it is refused)
+                    self.by_policy[key] = self._toolset(request.policy)
+                except ToolRunnerError as exc:
+                    return Failed(error=type(exc).__name__, message=str(exc))
             tools = self.by_policy[key]
         tool = tools.tool(request.tool)
         if tool is None:

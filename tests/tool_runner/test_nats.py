@@ -16,6 +16,7 @@ from sleeper import sleeper_wat
 
 from tests.nats_server import free_port, nats_server, start_tool_worker, stop
 from tool_runner import Limits, NatsHost, Policy, ResultKind, ToolHostError, ToolResult
+from tool_runner.grants import ToolGrants
 
 GRACE_S = 1.0
 
@@ -69,7 +70,8 @@ def test_tools_are_discovered_and_called_under_the_callers_policy(
     nats_url: str, start_worker: Start
 ) -> None:
     start_worker()
-    policy = Policy(env_values={"GRANTED": "yes"}, limits=Limits(timeout_s=0.5))
+    grants = {"hostile": ToolGrants(env_values={"GRANTED": "yes"})}
+    policy = Policy(tools=grants, limits=Limits(timeout_s=0.5))
     with _discover(nats_url, policy, 1) as host:
         assert [m.name for m in host.tools()] == ["Echo", "Sleep", "hostile"]
         assert host.call("Echo", {"value": "hi"}).output == "hi"
@@ -81,6 +83,14 @@ def test_tools_are_discovered_and_called_under_the_callers_policy(
         assert host.call("Echo", {"value": "again"}).output == "again"
         assert host.call("Echo", {}).kind is ResultKind.INVALID_ARGUMENTS
         assert host.stats().transport == "nats" and host.stats().calls == 6
+    # a grant scoped to another tool does not reach hostile; an unscoped one beside two others
+    # is refused in one line (the caller's policy is split per tool by the worker)
+    others = Policy(tools={"echo": ToolGrants(env_values={"GRANTED": "yes"})})
+    with _discover(nats_url, others, 1) as host:
+        assert host.call("hostile", {"mode": "vars"}).output == ""
+    with _discover(nats_url, Policy(env_values={"GRANTED": "yes"}), 1) as host:
+        refused = host.call("hostile", {"mode": "vars"})
+        assert not refused.ok and "would reach all 3 tools" in (refused.error or "")
 
 
 def test_no_service_is_a_one_line_error(nats_url: str) -> None:

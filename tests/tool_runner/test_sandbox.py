@@ -251,7 +251,7 @@ def test_http_get_only_reaches_allowed_hosts(
     denied = hostile.call({"mode": "http", "arg": f"http://{local_server}/x"})
     assert denied.kind is ResultKind.TOOL_ERROR
     assert denied.error == (
-        "host '127.0.0.1' is not allowed; allow it with --allow-host 127.0.0.1 "
+        f"host '{local_server}' is not allowed; allow it with --allow-host {local_server} "
         "or http_hosts in the policy"
     )
     assert "scheme 'file'" in (
@@ -260,7 +260,7 @@ def test_http_get_only_reaches_allowed_hosts(
     allowed = runner.load(hostile_path, policy=Policy(http_hosts=(local_server,)))
     result = allowed.call({"mode": "http", "arg": f"http://{local_server}/page"})
     assert result.output == "hello from /page"
-    small = runner.load(hostile_path, policy=Policy(http_hosts=("127.0.0.1",), http_max_bytes=4))
+    small = runner.load(hostile_path, policy=Policy(http_hosts=(local_server,), http_max_bytes=4))
     too_big = small.call({"mode": "http", "arg": f"http://{local_server}/page"})
     assert "larger than 4 bytes" in (too_big.error or "")
 
