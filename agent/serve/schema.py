@@ -8,15 +8,17 @@ built from these models and carry the agent's own record in the `llm_agent` exte
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.events import StopReason
 from agent.transcript import StepRecord
 
 FinishReason = Literal["stop", "length", "tool_calls"]
 _NAME = r"^[A-Za-z0-9_.-]{1,64}$"  # OpenAI's rule for function names
+_PLAIN = re.compile(_NAME)
 
 
 class _Model(BaseModel):
@@ -42,6 +44,25 @@ class FunctionParameters(BaseModel):
     type: Literal["object"] = "object"
     properties: dict[str, dict[str, Any]] = Field(default_factory=dict)
     required: list[str] = Field(default_factory=list)
+
+    @field_validator("properties")
+    @classmethod
+    def _plain_names(cls, properties: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # a call syntax writes parameter names as they are (`name=value` in the directive)
+        for name in properties:
+            if not _PLAIN.fullmatch(name):
+                raise ValueError(
+                    f"the parameter name {name[:64]!r} is not 1 to 64 letters, digits, "
+                    "'_', '.' or '-'"
+                )
+        return properties
+
+    @model_validator(mode="after")
+    def _required_are_properties(self) -> FunctionParameters:
+        unknown = [name for name in self.required if name not in self.properties]
+        if unknown:
+            raise ValueError(f"required names {unknown[0][:64]!r}, which is not in properties")
+        return self
 
 
 class FunctionSpec(_Model):

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from agent.choices import ToolChoice
 from agent.config import LoopSettings, SamplingSettings
-from agent.errors import ConfigError
+from agent.errors import ConfigError, GrammarError
 from agent.events import Event, StepFinished, Token
 from agent.loop import ChatBackend, ToolExecutor, choose_syntax, offered_tools, run_agent
 from agent.messages import ChatMessage
@@ -42,7 +43,7 @@ from agent.serve.schema import (
 )
 from agent.serve.textgate import TextGate
 from agent.session import Session
-from agent.syntax import CallSyntax
+from agent.syntax import MAX_CALLS, CallSyntax
 from tool_runner import ToolMetadata
 
 
@@ -128,6 +129,8 @@ class ChatService:
         syntax = choose_syntax(self.settings, self.backend.chat_template)
         preamble, messages = to_conversation(request.messages, syntax, tools)
         parallel = request.parallel_tool_calls
+        if client is not None:
+            _check_grammar(syntax, tools, choice, parallel or self.settings.parallel_calls)
         settings = self.settings.model_copy(
             update={
                 "tools": names,
@@ -224,6 +227,17 @@ class ChatService:
                 yield
             finally:
                 self.backend.sampling = before
+
+
+def _check_grammar(
+    syntax: CallSyntax, tools: Sequence[ToolMetadata], choice: ToolChoice, parallel: bool
+) -> None:
+    """Raise RequestError when the client's functions make no valid grammar (the loop would
+    fail on it later, as the server's fault)."""
+    try:
+        syntax.grammar(tools, tool_choice=choice, max_calls=MAX_CALLS if parallel else 1)
+    except GrammarError as exc:
+        raise RequestError(f"tools: the functions cannot be offered: {exc}", param="tools") from exc
 
 
 def _text(event: Event, gate: TextGate) -> str:

@@ -346,6 +346,19 @@ BAD_REQUESTS = [
         "tools[0].function.name: String should match pattern",
     ),
     (
+        {
+            "model": "fake",
+            "messages": USER,
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {"name": "f", "parameters": {"properties": {"a=b": {}}}},
+                }
+            ],
+        },
+        "tools[0].function.parameters.properties: Value error, the parameter name 'a=b'",
+    ),
+    (
         {"model": "fake", "messages": USER, "tool_choice": "none", "tools": []},
         None,  # valid: an empty tools list is no tools
     ),
