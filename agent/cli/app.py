@@ -31,6 +31,7 @@ from agent.events import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from agent.models import default_models_dir
 from agent.paths import user_paths
 from agent.session import ModelLoader
 from agent.sizes import format_size
@@ -198,7 +199,9 @@ def check_command(ctx: click.Context, /, app_file: Path, as_json: bool) -> None:
     """Check the file, load every component, check every grant and resolve every model
     (no model is run)."""
     with _one_line_errors():
-        report = check_app(_load(app_file), loader=ctx.obj, cache_dir=_cache_dir())
+        report = check_app(
+            _load(app_file), loader=ctx.obj, cache_dir=_cache_dir(), models_dir=_models_dir()
+        )
     if as_json:
         click.echo(report.model_dump_json(indent=2))
         return
@@ -217,7 +220,11 @@ def info_command(ctx: click.Context, /, app_file: Path, as_json: bool) -> None:
     paths = user_paths(os.environ)
     with _one_line_errors():
         report = app_info(
-            _load(app_file), data_dir=paths.data_dir, cache_dir=_cache_dir(), loader=ctx.obj
+            _load(app_file),
+            data_dir=paths.data_dir,
+            cache_dir=_cache_dir(),
+            loader=ctx.obj,
+            models_dir=_models_dir(),
         )
     if as_json:
         click.echo(report.model_dump_json(indent=2))
@@ -235,7 +242,7 @@ def info_command(ctx: click.Context, /, app_file: Path, as_json: bool) -> None:
 def clean_command(dry_run: bool, as_json: bool) -> None:
     """Remove the compiled-component cache and stale partial downloads; say what it freed."""
     with _one_line_errors():
-        report = clean(cache_dir=_cache_dir(), dry_run=dry_run)
+        report = clean(cache_dir=_cache_dir(), models_dir=_models_dir(), dry_run=dry_run)
     if as_json:
         click.echo(report.model_dump_json(indent=2))
         return
@@ -247,6 +254,10 @@ def clean_command(dry_run: bool, as_json: bool) -> None:
 
 def _cache_dir() -> Path:
     return default_cache_dir(os.environ)
+
+
+def _models_dir() -> Path:
+    return default_models_dir(os.environ)
 
 
 def _open_team(
@@ -263,6 +274,7 @@ def _open_team(
         cache_dir=_cache_dir(),
         history=history,
         memory_file=store.memory_file(name),
+        models_dir=_models_dir(),
     )
     return team, store, name
 
