@@ -18,14 +18,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from agent.choices import ToolChoice
 from agent.config import LoopSettings, SamplingSettings
-from agent.errors import ConfigError, GrammarError
+from agent.errors import GrammarError
 from agent.events import Event, StepFinished, Token
 from agent.loop import ChatBackend, ToolExecutor, choose_syntax, offered_tools, run_agent
 from agent.messages import ChatMessage
@@ -118,12 +118,11 @@ class ChatService:
             executor, client, names, choice = ClientTools(), None, (), "auto"
         elif wanted in ("auto", "required"):
             choice = wanted
-        elif isinstance(wanted, NamedToolChoice):
-            names, choice = (wanted.function.name,), "required"
-        try:
-            tools = offered_tools(executor.specs(), names)
-        except ConfigError as exc:
-            raise RequestError(f"tool_choice: {exc}", param="tool_choice") from exc
+        tools = offered_tools(executor.specs(), names)
+        if isinstance(wanted, NamedToolChoice):
+            # only one of the tools on offer (a server's --tools still bounds what runs)
+            tools = _named(tools, wanted.function.name)
+            names, choice = (tools[0].name,), "required"
         if choice == "required" and not tools:
             raise RequestError("tool_choice: a call is required but no tool is offered")
         syntax = choose_syntax(self.settings, self.backend.chat_template)
@@ -145,8 +144,8 @@ class ChatService:
         """Run `request` to its end and return the whole response."""
         plan = self.plan(request)
         report = RunReport(plan, self.model_id)
-        with self._running(request):
-            for event in self._events(plan):
+        with self._running(request), closing(self._events(plan)) as events:
+            for event in events:
                 if report.add(event):
                     break
         return report.completion()
@@ -227,6 +226,18 @@ class ChatService:
                 yield
             finally:
                 self.backend.sampling = before
+
+
+def _named(tools: Sequence[ToolMetadata], name: str) -> list[ToolMetadata]:
+    """The tool `tool_choice` names, as a one-tool list; raises RequestError."""
+    chosen = [tool for tool in tools if tool.name == name]
+    if not chosen:
+        offered = ", ".join(tool.name for tool in tools) or "none"
+        raise RequestError(
+            f"tool_choice: no tool {name!r} is offered (the tools are: {offered})",
+            param="tool_choice",
+        )
+    return chosen
 
 
 def _check_grammar(

@@ -251,7 +251,7 @@ def test_tool_choice_none_offers_no_tools_and_a_named_one_is_required(served: Se
     assert named.choices[0].message.content == "Done."
     required = served.backend.grammars[1]
     assert required is not None and "USE_TOOL" in required
-    with pytest.raises(openai.BadRequestError, match="unknown tool 'Nope'"):
+    with pytest.raises(openai.BadRequestError, match="no tool 'Nope' is offered .*: Echo"):
         served.client.chat.completions.create(
             model="fake",
             messages=USER,
@@ -527,3 +527,16 @@ def test_a_client_that_goes_away_frees_the_model() -> None:
         assert backend.abandoned.wait(timeout=5)
         reply = client.chat.completions.create(model="fake", messages=USER)
     assert reply.choices[0].message.content == "Next."
+
+
+def test_a_named_tool_choice_cannot_reach_past_the_servers_tools() -> None:
+    hidden = ECHO.model_copy(update={"name": "Hidden"})
+    executor = FakeExecutor({ECHO: lambda args: "echo", hidden: lambda args: "secret"})
+    settings = LoopSettings(syntax="directive", tools=("Echo",))
+    service = ChatService(FakeBackend(), executor, settings, model_id="fake")
+    with Server.start(create_app(service)) as server:
+        client = OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0)
+        named = {"type": "function", "function": {"name": "Hidden"}}
+        with pytest.raises(openai.BadRequestError, match="no tool 'Hidden' is offered"):
+            client.chat.completions.create(model="fake", messages=USER, tool_choice=named)
+    assert executor.calls == []
