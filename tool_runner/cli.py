@@ -2,6 +2,9 @@
 
 Parsing is two-phase: the fixed options are read first, the component is loaded to learn its
 parameters, then the remaining arguments are parsed with one `--<param>` option per parameter.
+A component that exports plain functions is one tool per function: `--list` shows them with
+their JSON Schemas, `--tool NAME` picks the one to describe or run (not needed when there is
+one). A parameter with a structured type takes JSON text (`--arg points='[{"x": 1}]'`).
 Exit codes: 0 success, 1 a tool-side failure (`[Error] ...`), 2 a load or usage error (one line
 on stderr). This module only adapts: it builds a Policy (the shared sandbox flags of
 `options.py`), resolves the cache directory, calls the library, renders the result.
@@ -81,6 +84,8 @@ class _OneLineErrors(click.Command):
 @click.option("--arg", "raw_args", multiple=True, metavar="NAME=VALUE", help="A tool argument.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--describe", is_flag=True, help="Print metadata and JSON Schema; do not run.")
+@click.option("-t", "--tool", "tool_name", metavar="NAME", help="Which of the component's tools.")
+@click.option("--list", "list_tools", is_flag=True, help="List the component's tools; do not run.")
 @sandbox_options
 @click.option("--no-cache", is_flag=True, help="Do not use the on-disk compile cache.")
 @click.option("--in-process", is_flag=True, help="Run the tool in this process, not a worker.")
@@ -92,6 +97,8 @@ def command(
     raw_args: tuple[str, ...],
     as_json: bool,
     describe: bool,
+    tool_name: str | None,
+    list_tools: bool,
     no_cache: bool,
     in_process: bool,
     **sandbox: Any,
@@ -101,7 +108,11 @@ def command(
     policy = policy_from_params(sandbox)
     path = Path(component)
     cache_dir = default_cache_dir(os.environ)
-    with _open_tool(path, policy, cache_dir, not no_cache, in_process) as (metadata, call):
+    with _open_tools(path, policy, cache_dir, not no_cache, in_process) as (tools, call):
+        if list_tools:
+            _list(path, tools, as_json)
+            return 0
+        metadata = _choose(tools, tool_name)
         if describe:
             _describe(path, metadata, as_json)
             return 0
@@ -114,27 +125,52 @@ def command(
             _print_metadata(path, metadata)
             click.echo()
             _echo("Executing tool...")
-        result = call(arguments)
+        result = call(metadata.name, arguments)
     return _report(result, as_json)
 
 
-_Call = Callable[[Mapping[str, ArgValue]], ToolResult]
+_Call = Callable[[str, Mapping[str, ArgValue]], ToolResult]
 
 
 @contextmanager
-def _open_tool(
+def _open_tools(
     path: Path, policy: Policy, cache_dir: Path, cache: bool, in_process: bool
-) -> Iterator[tuple[ToolMetadata, _Call]]:
-    """The component's metadata and a way to call it: in one worker process, or here."""
+) -> Iterator[tuple[tuple[ToolMetadata, ...], _Call]]:
+    """The component's tools and a way to call one by name: in one worker process, or here."""
     if in_process:
         with ToolRunner(policy=policy, cache_dir=cache_dir, cache=cache) as runner:
-            tool = runner.load(path)
-            yield tool.metadata, tool.call
+            by_name = {tool.name: tool for tool in runner.load_component(path)}
+            metadata = tuple(tool.metadata for tool in by_name.values())
+            yield metadata, lambda name, arguments: by_name[name].call(arguments)
         return
     settings = PoolSettings(workers=1)
     with WorkerPool([path], policy, cache_dir=cache_dir, cache=cache, settings=settings) as pool:
-        metadata = pool.tools()[0]
-        yield metadata, lambda arguments: pool.call(metadata.name, arguments)
+        yield pool.tools(), pool.call
+
+
+def _choose(tools: Sequence[ToolMetadata], name: str | None) -> ToolMetadata:
+    """The tool called `name`, or the only one; raises UsageError naming the choices."""
+    names = ", ".join(tool.name for tool in tools)
+    if name is None:
+        if len(tools) != 1:
+            raise click.UsageError(
+                f"the component has {len(tools)} tools, choose one with --tool: {names}"
+            )
+        return tools[0]
+    found = next((tool for tool in tools if tool.name == name), None)
+    if found is None:
+        raise click.UsageError(f"no tool {name!r} in the component (its tools: {names})")
+    return found
+
+
+def _list(path: Path, tools: Sequence[ToolMetadata], as_json: bool) -> None:
+    if as_json:
+        payload = {"path": str(path), "tools": [tool.model_dump(mode="json") for tool in tools]}
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for tool in tools:
+        _echo(f"{tool.name}: {tool.description}")
+        click.echo(json.dumps(tool.input_schema, indent=2))
 
 
 def parse_tool_arguments(

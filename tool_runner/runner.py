@@ -28,6 +28,7 @@ from tool_runner.closing import Closing
 from tool_runner.component_file import component_digest, read_component_bytes, stat_component
 from tool_runner.engine import Engines, EngineSettings, SandboxEngine
 from tool_runner.errors import ArgumentsError, CompileError, LoadError, MetadataError
+from tool_runner.functions import bind_functions
 from tool_runner.grants import load_name
 from tool_runner.metadata import ArgValue, ToolMetadata, World
 from tool_runner.policy import Limits, Policy
@@ -40,15 +41,9 @@ from tool_runner.sandbox import (
     output_failure,
     tool_error,
 )
+from tool_runner.values import LoweringError
 from tool_runner.wasm_errors import wasmtime_errors_as
-from tool_runner.worlds import (
-    WorldBinding,
-    bind_world,
-    check_imports,
-    lift_result,
-    lower_arguments,
-    read_metadata,
-)
+from tool_runner.worlds import Binding, WorldBinding, check_imports, find_world, read_metadata
 
 
 class Tool:
@@ -61,7 +56,7 @@ class Tool:
         policy: Policy,
         engine: SandboxEngine,
         compiled: component.Component,
-        binding: WorldBinding,
+        binding: Binding,
         *,
         key: str | None = None,
         digest: str | None = None,
@@ -123,20 +118,25 @@ class Tool:
 
     def _call(self, started: float, arguments: dict[str, str]) -> ToolResult:
         limits = self.limits
+        try:
+            lowered = self._binding.lower(arguments, self.metadata.params)
+        except LoweringError as exc:
+            refused = Failure(ResultKind.INVALID_ARGUMENTS, str(exc))
+            return self._result(started, arguments, failure=refused)
         done = invoke(
             self._engine,
             self._component,
             self._binding.execute,
             self.policy,
             limits,
-            [lower_arguments(self.world, arguments)],
+            lowered,
             warm=self._warm,
             keep=self.policy.reuse_instance,
         )
         self._warm = done.kept
         if done.failure is not None:
             return self._result(started, arguments, done, done.failure)
-        ok, text = lift_result(self.world, done.value)
+        ok, text = self._binding.lift(done.value)
         failure = output_failure(done.captures, limits, text)
         if failure is None and not ok:
             failure = tool_error(text, limits, done.captures)
@@ -193,7 +193,21 @@ class ToolRunner(Closing):
         self._tools: list[Tool] = []
 
     def load(self, path: Path | str, policy: Policy | None = None, *, alone: bool = True) -> Tool:
-        """Load the component at `path` as a Tool under its own part of the policy
+        """Load the component at `path` as one Tool (`load_component`: a component exporting
+        several functions is a LoadError here); raises as `load_component` does."""
+        tools = self.load_component(path, policy, alone=alone)
+        if len(tools) != 1:
+            names = ", ".join(tool.name for tool in tools)
+            raise LoadError(
+                Path(path), f"exports {len(tools)} functions as tools ({names}): load_component"
+            )
+        return tools[0]
+
+    def load_component(
+        self, path: Path | str, policy: Policy | None = None, *, alone: bool = True
+    ) -> list[Tool]:
+        """The tools of the component at `path`: its tool world's one tool, or one per exported
+        function (`functions.py`), under the component's own part of the policy
         (`Policy.for_tool`: its section, and the unscoped grants when it is loaded `alone`);
         raises LoadError subclasses (PinnedError: bytes a lock did not pin), CacheError (a
         cache folder that is not private) and PolicyError (a writable grant over it)."""
@@ -212,13 +226,19 @@ class ToolRunner(Closing):
             with wasmtime_errors_as(lambda reason: CompileError(path, reason)):
                 outcome = self.cache.compile(path, st, wasm, engine)
         check_imports(path, outcome.component, engine.engine)
-        binding = bind_world(path, outcome.component, engine.engine)
-        metadata = _fetch_metadata(path, engine, outcome.component, binding, effective)
-        tool = Tool(
-            path, metadata, effective, engine, outcome.component, binding, key=key, digest=digest
-        )
-        self._tools.append(tool)
-        return tool
+        world = find_world(outcome.component, engine.engine)
+        if world is not None:
+            metadata = _fetch_metadata(path, engine, outcome.component, world, effective)
+            found: list[tuple[ToolMetadata, Binding]] = [(metadata, world)]
+        else:
+            functions = bind_functions(path, outcome.component, engine.engine)
+            found = [(function.metadata, function) for function in functions]
+        tools = [
+            Tool(path, meta, effective, engine, outcome.component, bound, key=key, digest=digest)
+            for meta, bound in found
+        ]
+        self._tools.extend(tools)
+        return tools
 
     def load_all(self, paths: Iterable[Path], policy: Policy | None = None) -> list[Tool]:
         """The components at `paths`, in order; raises LoadError (also for two components with
@@ -229,12 +249,12 @@ class ToolRunner(Closing):
         )
         tools: dict[str, Tool] = {}
         for path in paths:
-            tool = self.load(path, policy, alone=len(paths) == 1)
-            if tool.name in tools:
-                raise LoadError(
-                    path, f"tool name {tool.name!r} is already used by {tools[tool.name].path}"
-                )
-            tools[tool.name] = tool
+            for tool in self.load_component(path, policy, alone=len(paths) == 1):
+                if tool.name in tools:
+                    raise LoadError(
+                        path, f"tool name {tool.name!r} is already used by {tools[tool.name].path}"
+                    )
+                tools[tool.name] = tool
         return list(tools.values())
 
     def load_dir(self, directory: Path | str, policy: Policy | None = None) -> list[Tool]:

@@ -25,7 +25,7 @@ from tool_runner.runner import Tool, ToolRunner
 
 @dataclass(frozen=True)
 class _Loaded:
-    tool: Tool
+    tools: tuple[Tool, ...]  # a component's tools: one, or one per exported function
     signature: tuple[int, int, int]
 
 
@@ -56,10 +56,12 @@ class ToolSet:
         self.generation = 0
         sources = self._sources()
         signatures = [_signature(path) or (0, 0, 0) for path in sources]  # before the bytes
-        tools = runner.load_all(sources, policy)
+        by_path: dict[Path, list[Tool]] = {}
+        for tool in runner.load_all(sources, policy):
+            by_path.setdefault(tool.path, []).append(tool)
         self._loaded = {
-            tool.path: _Loaded(tool, signature)
-            for tool, signature in zip(tools, signatures, strict=True)
+            path: _Loaded(tuple(by_path.get(path, ())), signature)
+            for path, signature in zip(sources, signatures, strict=True)
         }
 
     def _sources(self) -> list[Path]:
@@ -72,32 +74,37 @@ class ToolSet:
 
     def _load(self, path: Path, alone: bool) -> _Loaded:
         signature = _signature(path) or (0, 0, 0)
-        return _Loaded(self._runner.load(path, self._policy, alone=alone), signature)
+        tools = self._runner.load_component(path, self._policy, alone=alone)
+        return _Loaded(tuple(tools), signature)
 
     def _drop_name_clashes(self) -> list[str]:
         seen: dict[str, Path] = {}
         problems = []
         for path in sorted(self._loaded):
-            name = self._loaded[path].tool.name
-            if name in seen:
+            names = [tool.name for tool in self._loaded[path].tools]
+            name = next((name for name in names if name in seen), None)
+            if name is not None:
                 error = LoadError(path, f"tool name {name!r} is already used by {seen[name]}")
                 problems.append(str(error))
                 del self._loaded[path]
             else:
-                seen[name] = path
+                seen.update(dict.fromkeys(names, path))
         return problems
 
     def tools(self) -> tuple[ToolMetadata, ...]:
         """Every tool's metadata, sorted by name."""
-        return tuple(sorted((e.tool.metadata for e in self._loaded.values()), key=_by_name))
+        return tuple(sorted((tool.metadata for tool in self._every()), key=_by_name))
 
     def tool(self, name: str) -> Tool | None:
         """The tool called exactly `name`, or None."""
-        return next((e.tool for e in self._loaded.values() if e.tool.name == name), None)
+        return next((tool for tool in self._every() if tool.name == name), None)
 
     def loaded(self) -> tuple[Tool, ...]:
         """Every loaded tool, sorted by name (with its load name, digest and own policy)."""
-        return tuple(sorted((e.tool for e in self._loaded.values()), key=lambda t: t.name))
+        return tuple(sorted(self._every(), key=lambda t: t.name))
+
+    def _every(self) -> list[Tool]:
+        return [tool for entry in self._loaded.values() for tool in entry.tools]
 
     def refresh(self) -> list[str]:
         """Reload what changed in the directory; one line per component that did not load."""
@@ -109,7 +116,8 @@ class ToolSet:
             return [str(exc)]
         problems = []
         for path in sorted(set(self._loaded) - current - set(self._files)):
-            self._loaded.pop(path).tool.close()
+            for tool in self._loaded.pop(path).tools:
+                tool.close()
         for path in sorted(current):
             known = self._loaded.get(path)
             if known is not None and known.signature == _signature(path):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import wasmtime
 from pydantic import ValidationError
@@ -33,6 +33,24 @@ _WASI = re.compile(r"^wasi:(cli|clocks|filesystem|io|random|sockets)/[a-z0-9-]+@
 _HOST = re.compile(r"^llm-agent:tool/host(@0\.1\.[0-9]+)?$")
 
 
+class Binding(Protocol):
+    """How a tool is called: its export, and how its arguments and result cross."""
+
+    @property
+    def world(self) -> World: ...
+
+    @property
+    def execute(self) -> component.ExportIndex: ...
+
+    def lower(self, arguments: dict[str, str], params: tuple[ToolParam, ...]) -> list[Any]:
+        """The export's argument values from the canonical arguments of `params`."""
+        ...
+
+    def lift(self, value: Any) -> tuple[bool, str]:
+        """(ok, text) of the export's return value."""
+        ...
+
+
 @dataclass(frozen=True)
 class WorldBinding:
     """Where a component's tool functions are: export indices valid for every instance."""
@@ -41,9 +59,26 @@ class WorldBinding:
     get_metadata: component.ExportIndex
     execute: component.ExportIndex
 
+    def lower(self, arguments: dict[str, str], params: tuple[ToolParam, ...]) -> list[Any]:
+        """`execute`'s one argument in this world."""
+        return [lower_arguments(self.world, arguments, params)]
+
+    def lift(self, value: Any) -> tuple[bool, str]:
+        """(ok, text) from `execute`'s return value."""
+        return lift_result(self.world, value)
+
 
 def bind_world(path: Path, comp: component.Component, engine: wasmtime.Engine) -> WorldBinding:
     """Find the tool world `comp` exports; raises UnknownWorldError listing its exports."""
+    found = find_world(comp, engine)
+    if found is None:
+        raise UnknownWorldError(path, sorted(comp.type.exports(engine)))
+    return found
+
+
+def find_world(comp: component.Component, engine: wasmtime.Engine) -> WorldBinding | None:
+    """The tool world `comp` exports, or None (then its functions are the tools:
+    `functions.py`)."""
     function = superagent.find_function(comp, engine)
     if function is not None:
         return WorldBinding("superagent", *function)
@@ -59,7 +94,7 @@ def bind_world(path: Path, comp: component.Component, engine: wasmtime.Engine) -
     execute = comp.get_export_index("execute")
     if get_metadata is not None and execute is not None:
         return WorldBinding("seed", get_metadata, execute)
-    raise UnknownWorldError(path, sorted(exports))
+    return None
 
 
 def check_imports(path: Path, comp: component.Component, engine: wasmtime.Engine) -> None:

@@ -108,7 +108,21 @@ def test_files_that_are_not_components(
     assert info.value.path == path
 
 
-def test_component_exporting_neither_world_lists_its_exports(
+def test_component_exporting_no_tool_world_and_no_function_lists_its_exports(
+    runner: ToolRunner, tmp_path: Path
+) -> None:
+    wat = """(component
+      (type $t (enum "a" "b"))
+      (export "kind" (type $t))
+      (type $u (record (field "x" u8)))
+      (export "point" (type $u)))"""
+    with pytest.raises(UnknownWorldError) as info:
+        runner.load(_write(tmp_path, "other.wat", wat))
+    assert info.value.exports == ("kind", "point")
+    assert "(it exports: kind, point)" in str(info.value)
+
+
+def test_component_exporting_plain_functions_is_one_tool_per_function(
     runner: ToolRunner, tmp_path: Path
 ) -> None:
     wat = """(component
@@ -117,10 +131,15 @@ def test_component_exporting_neither_world_lists_its_exports(
       (func $f (result u32) (canon lift (core func $i "f")))
       (export "answer" (func $f))
       (export "question" (func $f)))"""
-    with pytest.raises(UnknownWorldError) as info:
-        runner.load(_write(tmp_path, "other.wat", wat))
-    assert info.value.exports == ("answer", "question")
-    assert "(it exports: answer, question)" in str(info.value)
+    path = _write(tmp_path, "other.wat", wat)
+    tools = runner.load_component(path)
+    assert [(tool.name, tool.world) for tool in tools] == [
+        ("answer", "functions"),
+        ("question", "functions"),
+    ]
+    assert tools[0].call().output == "1"
+    with pytest.raises(LoadError, match="exports 2 functions as tools \\(answer, question\\)"):
+        runner.load(path)
 
 
 def test_imports_the_sandbox_does_not_provide_are_named(
