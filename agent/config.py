@@ -108,6 +108,9 @@ class ToolSettings(_Frozen):
         "no tools).",
     )
     no_tools: bool = Field(default=False, description="Offer no tools: load no component.")
+    create_tools: bool = Field(
+        default=False, description="Offer CreateTool: the model may write tools a person approves."
+    )
     policy: Path | None = None
     dirs: tuple[str, ...] = ()
     env: tuple[str, ...] = ()

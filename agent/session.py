@@ -16,6 +16,7 @@ open (`Session(backend, executor)`), e.g. a `agent.fake.FakeBackend` in tests.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -29,6 +30,8 @@ from agent.events import Answer, Event, RunStopped
 from agent.executor import NoTools, ReportsStats, open_executor
 from agent.loop import ChatBackend, ToolExecutor, offered_tools, run_agent
 from agent.messages import ChatMessage
+from agent.paths import user_paths
+from agent.toolsmith import with_library
 from agent.transcript import TranscriptRecorder
 from tool_runner import (
     SANDBOX_PARAMS,
@@ -132,6 +135,7 @@ class Session(Closing):
         stack = ExitStack()
         try:
             executor: ToolExecutor = NoTools()
+            approver = approver if approver is not None else Refuse()
             if not settings.no_tools:
                 executor = stack.enter_context(
                     open_executor(
@@ -143,6 +147,16 @@ class Session(Closing):
                         in_process=settings.in_process,
                         url=settings.tool_host,
                     )
+                )
+                # the library's self-built tools, and CreateTool with --create-tools (issue 16)
+                executor = with_library(
+                    executor,
+                    stack,
+                    library_dir=user_paths(os.environ).library_dir,
+                    approver=approver,
+                    create=settings.create_tools,
+                    limits=policy.limits,
+                    cache_dir=cache_dir,
                 )
             offered_tools(executor.specs(), settings.tools)  # a bad --tools fails before the model
             started = time.perf_counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from tool_runner.arguments import MAX_INTEGER_DIGITS, read_integer
+from tool_runner.arguments import MAX_INTEGER_DIGITS, canonical_arguments, read_integer
 from tool_runner.cache_dir import default_cache_dir
 from tool_runner.closing import Closing
 from tool_runner.directive import MARKER, coerce_bare, example_calls, read_call
@@ -51,6 +51,7 @@ from tool_runner.policy import (
 )
 from tool_runner.pool import PoolSettings, WorkerPool
 from tool_runner.result import ResultKind, ToolResult
+from tool_runner.superagent import parse_arguments, schema_params, typed_arguments
 from tool_runner.terminal import for_terminal
 from tool_runner.tool_host import HostStats, ToolHost
 
@@ -115,12 +116,16 @@ __all__ = [
     "UsageCall",
     "WorkerPool",
     "World",
+    "canonical_arguments",
     "coerce_bare",
     "default_cache_dir",
     "example_calls",
     "for_terminal",
+    "parse_arguments",
     "policy_from_options",
     "policy_from_params",
     "read_call",
     "read_integer",
+    "schema_params",
+    "typed_arguments",
 ]

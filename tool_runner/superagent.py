@@ -17,15 +17,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import wasmtime
 from pydantic import ValidationError
-from wasmtime import component
 
 from tool_runner.arguments import INTEGER
 from tool_runner.errors import MetadataError
 from tool_runner.metadata import ParamType, ToolMetadata, ToolParam
+
+if TYPE_CHECKING:  # the parsing and typing here are public and load without wasmtime
+    import wasmtime
+    from wasmtime import component
 
 FUNCTION_INTERFACE = re.compile(r"^superagent:functions/function(@[0-9]+\.[0-9]+\.[0-9]+)?$")
 WORLD_VERSION = "superagent"
@@ -208,8 +210,9 @@ def lower_input(params: tuple[ToolParam, ...], canonical: dict[str, str]) -> str
 def lift_output(value: Any) -> tuple[bool, str]:
     """(ok, text) from `invoke`'s `result<string, execution-error>`: wasmtime lifts it untagged
     (the cases' types differ), the string for `ok`, the record for `err`."""
-    if isinstance(value, component.Variant):  # a tagged lift, should the types ever collide
-        value = value.payload if value.tag == "err" else str(value.payload or "")
+    tag = getattr(value, "tag", None)
+    if tag is not None:  # a tagged lift (a Variant), should the cases' types ever collide
+        value = value.payload if tag == "err" else str(value.payload or "")
     if isinstance(value, str):
         return True, value
     reason = getattr(value, "reason", None)

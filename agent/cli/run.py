@@ -33,6 +33,7 @@ from agent.events import STOP_REASONS, Event, StopReason
 from agent.history import HistoryRecorder, HistoryStore
 from agent.paths import user_paths
 from agent.session import ModelLoader
+from agent.toolsmith import AutoApprove
 from tool_runner import ToolRunnerError, default_cache_dir, for_terminal
 from tool_runner.options import sandbox_options
 
@@ -71,6 +72,8 @@ def agent_options(func: F) -> F:
                      type=click.Path(path_type=Path), help=field_help("components")),
         click.option("--tools-dir", type=click.Path(path_type=Path), help=field_help("tools_dir")),
         click.option("--no-tools", is_flag=True, default=None, help=field_help("no_tools")),
+        click.option("--create-tools", is_flag=True, default=None,
+                     help=field_help("create_tools")),
         click.option("--syntax", type=click.Choice(SYNTAX_CHOICES),
                      help=field_help("syntax", "auto, from the chat template")),
         click.option("--grammar/--no-grammar", default=None,
@@ -301,6 +304,11 @@ def _prompt_text(option: str | None, argument: str | None) -> str:
 @click.argument("prompt_argument", metavar="[PROMPT]", required=False)
 @click.option("-p", "--prompt", help="The request (or give it as an argument, or on stdin).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole transcript as JSON.")
+@click.option(
+    "--approve-new-tools",
+    is_flag=True,
+    help="Let tools the model writes (--create-tools) run without asking.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -308,6 +316,7 @@ def run(
     prompt_argument: str | None,
     prompt: str | None,
     as_json: bool,
+    approve_new_tools: bool,
     **flags: Any,
 ) -> None:
     """Answer one request, calling the sandboxed tools as the model asks.
@@ -325,7 +334,8 @@ def run(
             history = History(flags)
             settings = settings_from(ctx, flags)
             output = Output(flags, settings)
-            with open_session(ctx, settings, output) as session:
+            approver = AutoApprove() if approve_new_tools else None
+            with open_session(ctx, settings, output, approver=approver) as session:
                 try:
                     history.open(session)
                     stopped = _answer(session, text, output, history, as_json)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from agent.toolsmith.draft import DraftError, ToolDraft, check_draft, read_draft
 from agent.toolsmith.errors import BuildError, LibraryError, ToolsmithError
-from agent.toolsmith.executor import ToolsmithExecutor
+from agent.toolsmith.executor import ToolsmithExecutor, with_library
 from agent.toolsmith.library import Library, LibraryEntry, StoredTool
 from agent.toolsmith.smith import CREATE_TOOL, AutoApprove, Toolsmith
 
@@ -34,4 +34,5 @@ __all__ = [
     "ToolsmithExecutor",
     "check_draft",
     "read_draft",
+    "with_library",
 ]

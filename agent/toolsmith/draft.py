@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from tool_runner import ToolMetadata, ToolParam
-from tool_runner.superagent import schema_params
+from tool_runner import ToolMetadata, ToolParam, schema_params
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_SOURCE_BYTES = 64 * 1024

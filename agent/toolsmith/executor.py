@@ -8,13 +8,17 @@ model can already call it by name (calls are matched here, not only against the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
 
+from agent.approval import Approver
 from agent.executor import ReportsStats, match_name
 from agent.loop import ToolExecutor
 from agent.messages import ToolCall
+from agent.toolsmith.library import Library
 from agent.toolsmith.smith import CREATE_TOOL, Toolsmith
-from tool_runner import HostStats, ToolMetadata, ToolResult
+from tool_runner import HostStats, Limits, ToolMetadata, ToolResult
 
 
 class ToolsmithExecutor:
@@ -49,3 +53,25 @@ class ToolsmithExecutor:
     def stats(self) -> HostStats | None:
         """The inner executor's tool-host figures, if it reports any."""
         return self.inner.stats() if isinstance(self.inner, ReportsStats) else None
+
+
+def with_library(
+    executor: ToolExecutor,
+    resources: ExitStack,
+    *,
+    library_dir: Path,
+    approver: Approver | Callable[[], Approver],
+    create: bool = False,
+    limits: Limits | None = None,
+    cache_dir: Path | None = None,
+) -> ToolExecutor:
+    """`executor` plus the library's tools in `library_dir` (and `CreateTool` with `create`);
+    `executor` itself when there is neither. The toolsmith closes with `resources`. Raises
+    LibraryError for a stored tool that is refused (its sha256 no longer matches)."""
+    library = Library(library_dir)
+    if not create and not library.names():
+        return executor
+    smith = resources.enter_context(
+        Toolsmith(library, approver, limits=limits, cache_dir=cache_dir)
+    )
+    return ToolsmithExecutor(executor, smith, create=create)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.approval import ApprovalRequest, Approver
 from agent.executor import match_name
@@ -33,14 +33,15 @@ from tool_runner import (
     LoadError,
     Policy,
     ResultKind,
-    Tool,
     ToolMetadata,
     ToolParam,
     ToolResult,
-    ToolRunner,
+    canonical_arguments,
+    typed_arguments,
 )
-from tool_runner.arguments import canonical_arguments
-from tool_runner.superagent import typed_arguments
+
+if TYPE_CHECKING:  # the runtime loads wasmtime: only when a self-built tool first runs
+    from tool_runner import Tool, ToolRunner
 
 CREATE_TOOL = ToolMetadata(
     name="CreateTool",
@@ -106,20 +107,26 @@ class Toolsmith(Closing):
     def __init__(
         self,
         library: Library,
-        approver: Approver,
+        approver: Approver | Callable[[], Approver],
         *,
         limits: Limits | None = None,
         cache_dir: Path | None = None,
         stored: list[StoredTool] | None = None,
     ) -> None:
         self.library = library
-        self.approver = approver
+        self._approver = approver
         self.policy = Policy(limits=limits if limits is not None else Limits())
         self._cache_dir = cache_dir
         found = stored if stored is not None else library.load_all()
         self._stored = {tool.metadata.name: tool for tool in found}
         self._runner: ToolRunner | None = None
         self._runner_tools: dict[Path, Tool] = {}
+
+    @property
+    def approver(self) -> Approver:
+        """Who approves new tools (given, or asked for each time: a session's front end may
+        install its approver after the session opened)."""
+        return self._approver if hasattr(self._approver, "ask") else self._approver()
 
     def specs(self) -> list[ToolMetadata]:
         """The stored tools' metadata, sorted by name."""
@@ -163,7 +170,8 @@ class Toolsmith(Closing):
         return stored
 
     def _approved_by(self) -> str:
-        who = getattr(self.approver, "who", type(self.approver).__name__)
+        approver = self.approver
+        who = getattr(approver, "who", type(approver).__name__)
         try:
             user = getpass.getuser()
         except (KeyError, OSError):
@@ -195,6 +203,8 @@ class Toolsmith(Closing):
         tool = self._runner_tools.get(path)
         if tool is None:
             if self._runner is None:
+                from tool_runner import ToolRunner
+
                 self._runner = ToolRunner(policy=self.policy, cache_dir=self._cache_dir)
             tool = self._runner_tools[path] = self._runner.load(path)
         return tool
