@@ -193,6 +193,20 @@ def test_from_the_checkout_its_components_are_used(repo_root: Path) -> None:
     assert "Echo" in fake.prompts[0] and "Calculator" in fake.prompts[0]
 
 
+def test_the_files_tool_reads_a_dir_mounted_where_the_grant_says(
+    component_path: Callable[[str], Path], tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("meeting at noon\n")
+    files = component_path("files")
+    fake = FakeBackend(["USE_TOOL: Files, op=read, path=/data/notes.txt", "At noon."])
+    result = invoke("run", "-p", "when?", "-c", files, "--dir", f"{tmp_path}:/data", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert "Execution result: meeting at noon" in result.stderr and result.stdout == "At noon.\n"
+    fake = FakeBackend(["USE_TOOL: Files, op=list", "no"])
+    result = invoke("run", "-p", "list", "-c", files, "--dir", f"{tmp_path}:/data", fake=fake)
+    assert "relative paths are looked up in /workspace, which is not granted" in result.stderr
+
+
 def test_the_users_config_file_is_read(
     echo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

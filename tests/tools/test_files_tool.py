@@ -1,4 +1,5 @@
-"""The Files tool: sees only the granted directory (mounted at /workspace), and says so."""
+"""The Files tool: sees only the granted directories (at /workspace, or the guest path a grant
+names), and says where it looks."""
 
 from __future__ import annotations
 
@@ -198,4 +199,49 @@ def test_fileops_refuse_devices_and_fifos(fifo_workspace: Path) -> None:
         fileops.read_file(str(fifo_workspace / "pipe"), root, 100)
     with pytest.raises(ToolError, match="is a character device, not a regular file"):
         fileops.read_file("/dev/zero", "/dev", 100)
-    assert fileops.search(root, root, "fifo", regex=False) == "notes.txt:1: the fifo is next door"
+    found = fileops.search(root, root, "fifo", regex=False)
+    assert found == f"{root}/notes.txt:1: the fifo is next door"  # outside /workspace: absolute
+
+
+@pytest.fixture(scope="module")
+def at_data(load_tool: LoadTool, workspace: Path) -> Tool:
+    return load_tool("files", Policy(dirs=(DirGrant(host=workspace / "notes", guest="/data"),)))
+
+
+def test_a_grant_mounted_elsewhere_is_read_by_absolute_paths(at_data: Tool) -> None:
+    assert _ok(at_data, op="list", path="/data").splitlines() == [
+        "/data: 2 entries",
+        "empty/",
+        "todo.txt (38 bytes)",
+    ]
+    assert _ok(at_data, op="read", path="/data/todo.txt").startswith("buy milk")
+    assert _ok(at_data, op="read", path="/data/empty/../todo.txt").startswith("buy milk")
+    assert _ok(at_data, op="search", path="/data", pattern="invoice") == (
+        "/data/todo.txt:2: invoice 2024-05-17 paid"
+    )
+
+
+def test_a_grant_mounted_elsewhere_says_where_paths_are_looked_up(at_data: Tool) -> None:
+    relative = _error(at_data, op="list")
+    assert relative.startswith("relative paths are looked up in /workspace, which is not granted")
+    assert "(1 directory is granted elsewhere)" in relative and "--dir PATH:/GUEST" in relative
+    for path in ("/etc/passwd", "/data/../etc/passwd", "/dat"):
+        message = _error(at_data, op="read", path=path)
+        assert "outside the granted directory: no granted directory holds it" in message
+
+
+def test_two_grants_are_both_reachable(load_tool: LoadTool, workspace: Path) -> None:
+    grants = (DirGrant(host=workspace), DirGrant(host=workspace / "notes", guest="/mnt/notes"))
+    tool = load_tool("files", Policy(dirs=grants))
+    assert _ok(tool, op="read", path="report.md").startswith("# Report")
+    assert _ok(tool, op="read", path="/mnt/notes/todo.txt").startswith("buy milk")
+    assert _ok(tool, op="list", path="/mnt/notes").startswith("/mnt/notes: 2 entries")
+    assert "outside" in _error(tool, op="list", path="/mnt")
+
+
+def test_locate_keeps_workspace_paths_relative(tmp_path: Path) -> None:
+    with pytest.raises(ToolError, match="granted"):  # on the host, fd 3 may be anything
+        fileops.locate("/no/such/place/at/all")
+    assert fileops.mount_of(str(tmp_path / "a" / "b")) == "/" + str(tmp_path).split("/")[1]
+    with pytest.raises(ToolError, match="NUL"):
+        fileops.locate("/data/\x00")

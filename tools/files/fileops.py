@@ -1,8 +1,13 @@
-"""List, read and search text files inside the granted directory, for the Files tool.
+"""List, read and search text files inside the granted directories, for the Files tool.
 
-The runner mounts a granted directory at /workspace (the policy's convention); the tool sees
-nothing else. The sandbox enforces that by itself; the checks here exist to give the model a
-clear message (an escaping path, no grant at all) instead of a bare "not found".
+The runner mounts a granted directory at /workspace unless the grant names another guest path
+(`--dir PATH:/data`). A relative path is looked up in /workspace; an absolute one in whichever
+granted directory holds it (`/data/notes.txt`). The guest cannot list its preopened directories
+by name (WASI gives them only as descriptors 3, 4, ...), so it finds the one that holds an
+absolute path by trying the path's leading folders: outside a preopened directory nothing is a
+directory. The sandbox enforces all of it by itself; the checks here exist to give the model a
+clear message (an escaping path, no grant at all, where a path is looked up) instead of a bare
+"not found".
 """
 
 from __future__ import annotations
@@ -60,13 +65,41 @@ SPEC = ToolSpec(
 )
 
 
+FIRST_PREOPEN_FD = 3  # WASI numbers the preopened directories from 3
+MAX_GRANTS = 64
+
+
+def granted_count() -> int:
+    """How many directories this guest was granted (the directories at descriptors 3, 4, ...)."""
+    count = 0
+    while count < MAX_GRANTS:
+        try:
+            if not stat.S_ISDIR(os.fstat(FIRST_PREOPEN_FD + count).st_mode):
+                break
+        except OSError:
+            break
+        count += 1
+    return count
+
+
+def _not_granted(root: str) -> ToolError:
+    granted = granted_count()
+    if granted == 0:
+        return ToolError(
+            "no directory is granted to this tool; grant one with --dir PATH (mounted at "
+            f"{ROOT}) or --dir PATH:/GUEST, or dirs in the policy"
+        )
+    some = "1 directory is" if granted == 1 else f"{granted} directories are"
+    return ToolError(
+        f"relative paths are looked up in {root}, which is not granted ({some} granted "
+        "elsewhere): give the absolute path under the guest path of your --dir PATH:/GUEST grant"
+    )
+
+
 def resolve(path: str, root: str = ROOT) -> str:
     """The absolute guest path for `path` (relative to `root`); ToolError if it escapes."""
     if not os.path.isdir(root):
-        raise ToolError(
-            "no directory is granted to this tool; grant one with --dir PATH or dirs in the "
-            f"policy (it is mounted at {ROOT})"
-        )
+        raise _not_granted(root)
     text = path.strip() or "."
     if "\x00" in text:
         raise ToolError("the path contains a NUL character")
@@ -80,8 +113,43 @@ def resolve(path: str, root: str = ROOT) -> str:
     return joined
 
 
+def mount_of(path: str) -> str | None:
+    """The granted directory that holds the absolute, normalised `path`: the shortest of its
+    leading folders that is a directory (in the guest, only granted ones and what they hold
+    are); None when there is none."""
+    parts = [part for part in path.split("/") if part]
+    for end in range(1, len(parts) + 1):
+        prefix = "/" + "/".join(parts[:end])
+        if os.path.isdir(prefix):
+            return prefix
+    return None
+
+
+def locate(path: str) -> tuple[str, str]:
+    """The guest path for a `path` argument and the granted directory it is in: a relative path
+    (or one under /workspace) in /workspace, another absolute one in the granted directory that
+    holds it. ToolError saying where it looked otherwise."""
+    text = path.strip()
+    if "\x00" in text:
+        raise ToolError("the path contains a NUL character")
+    if not text.startswith("/") or text == ROOT or text.startswith(ROOT + "/"):
+        return resolve(text, ROOT), ROOT
+    normal = "/" + posixpath.normpath(text).lstrip("/")
+    root = mount_of(normal)
+    if root is None:
+        if granted_count() == 0:
+            raise _not_granted(ROOT)
+        raise ToolError(
+            f"path {path!r} is outside the granted directory: no granted directory holds it "
+            f"(relative paths are looked up in {ROOT}, absolute ones under a --dir PATH:/GUEST "
+            "grant's guest path)"
+        )
+    return normal, root
+
+
 def _relative(path: str, root: str) -> str:
-    return posixpath.relpath(path, root)
+    """How a path is shown: relative to /workspace, else absolute (the path the model gave)."""
+    return posixpath.relpath(path, root) if root == ROOT else path
 
 
 def _stat(path: str, shown: str) -> os.stat_result:
@@ -226,12 +294,13 @@ def _flag(args: Mapping[str, str], name: str) -> bool:
     raise ToolError(f"parameter '{name}' must be true or false, got {raw!r}")
 
 
-def run(args: Mapping[str, str], root: str = ROOT) -> str:
-    """Carry out the requested `op` under `root`; ToolError with a one-line message."""
+def run(args: Mapping[str, str]) -> str:
+    """Carry out the requested `op` (see `locate` for where paths are looked up); ToolError
+    with a one-line message."""
     op = required(args, "op").strip().lower()
     if op not in OPS:
         raise ToolError(f"unknown op {args['op']!r}: use one of {', '.join(OPS)}")
-    path = resolve(args.get("path", "."), root)
+    path, root = locate(args.get("path", "."))
     if op == "list":
         return list_dir(path, root)
     if op == "read":
