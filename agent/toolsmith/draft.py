@@ -150,3 +150,44 @@ def _check_signature(args: ast.arguments, function: str, params: tuple[ToolParam
         if written[name] != required:
             want = "without a default (it is required)" if required else "with a default"
             raise DraftError(f"{function}: write parameter {name!r} {want}")
+
+
+_ANNOTATION_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+
+
+def draft_from_source(
+    source: str, *, name: str | None = None, description: str | None = None
+) -> ToolDraft:
+    """A draft from a person's Python file: the function `name` (or the file's only top-level
+    function), its docstring's first line as the description, and its parameters' annotations
+    (str, int, float, bool; none: str) and defaults as the schema; raises DraftError."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise DraftError(f"SyntaxError at line {exc.lineno}: {exc.msg}") from None
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    chosen = [f for f in functions if name is None or f.name == name]
+    if len(chosen) != 1:
+        found = ", ".join(f.name for f in functions) or "none"
+        wanted = f"a function {name}" if name else "exactly one top-level function"
+        raise DraftError(f"the file needs {wanted} (it defines: {found})")
+    function = chosen[0]
+    doc = (ast.get_docstring(function) or "").strip().splitlines()
+    text = description or (doc[0] if doc else "")
+    if not text:
+        raise DraftError(f"{function.name} has no docstring: give --description")
+    properties: dict[str, JsonValue] = {}
+    required: list[JsonValue] = []
+    args = function.args
+    first_default = len(args.args) - len(args.defaults)
+    for index, arg in enumerate(args.args):
+        spelled = ast.unparse(arg.annotation) if arg.annotation is not None else "str"
+        kind = _ANNOTATION_TYPES.get(spelled)
+        if kind is None:
+            raise DraftError(f"parameter {arg.arg!r}: annotate it str, int, float or bool")
+        properties[arg.arg] = {"type": kind}
+        if index < first_default:
+            required.append(arg.arg)
+    schema: dict[str, JsonValue] = {"type": "object", "properties": properties}
+    schema["required"] = required
+    return ToolDraft(name=function.name, description=text, parameters=schema, source=source)

@@ -1,0 +1,62 @@
+"""`agent tools new --from FILE`, `show NAME`, `remove NAME` on the user's library."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.approval import Refuse
+from agent.cli import main
+from agent.paths import user_paths
+from agent.toolsmith import Library, Toolsmith, build
+from tool_runner import default_cache_dir
+
+pytestmark = pytest.mark.slow
+
+SHOUT = '''def shout(text: str, times: int = 1):
+    """Upper-cases the text, repeated."""
+    return " ".join([text.upper()] * times)
+'''
+
+
+@pytest.fixture
+def library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Library:
+    monkeypatch.setenv("LLM_AGENT_DATA_DIR", str(tmp_path / "data"))
+    built = build.ensure_runner(default_cache_dir(os.environ) / "toolsmith-runner")
+    found = Library(user_paths(os.environ).library_dir)
+    found.runner_dir.mkdir(parents=True)
+    shutil.copy(built, found.runner_dir / built.name)
+    shutil.copy(built.with_suffix(".sha256"), found.runner_dir)
+    return found
+
+
+def test_new_show_call_remove(library: Library, tmp_path: Path) -> None:
+    source = tmp_path / "shout.py"
+    source.write_text(SHOUT)
+    cli = CliRunner()
+    added = cli.invoke(main, ["tools", "new", "--from", str(source)])
+    assert added.exit_code == 0, added.output
+    assert "added shout(text: string, times: integer)" in added.output
+    shown = cli.invoke(main, ["tools", "show", "shout"])
+    assert shown.exit_code == 0 and SHOUT.strip() in shown.output
+    assert "Upper-cases the text, repeated." in shown.output and "(agent tools new)" in shown.output
+    with Toolsmith(library, Refuse()) as smith:
+        assert smith.call("shout", {"text": "hi", "times": 2}).text == "HI HI"
+    removed = cli.invoke(main, ["tools", "remove", "shout"])
+    assert removed.exit_code == 0 and library.names() == []
+    again = cli.invoke(main, ["tools", "show", "shout"])
+    assert again.exit_code == 1 and "not in the library" in again.output
+
+
+def test_bad_files_are_one_line_errors(library: Library, tmp_path: Path) -> None:
+    source = tmp_path / "two.py"
+    source.write_text("def a(x: list):\n    'A.'\n    return x\n")
+    result = CliRunner().invoke(main, ["tools", "new", "--from", str(source)])
+    assert result.exit_code == 1
+    assert "parameter 'x': annotate it str, int, float or bool" in result.output
+    missing = CliRunner().invoke(main, ["tools", "new", "--from", str(tmp_path / "none.py")])
+    assert missing.exit_code == 1 and "cannot read" in missing.output
