@@ -5,6 +5,7 @@ tool call, a tool that fails) never raise: they become error results that go bac
 
     AgentError
     ├── ConfigError            settings that cannot be used (bad flag combination, bad file)
+    │   └── AppFileError       an app file (`app.toml`) that cannot be used: names key and line
     ├── ModelError             a model that will not load or generate
     │   └── ModelFileError     missing, truncated or not a GGUF file
     ├── TemplateError          a chat template that cannot be rendered
@@ -37,6 +38,18 @@ class AgentError(Exception):
 
 class ConfigError(AgentError):
     """Settings that cannot be used."""
+
+
+class AppFileError(ConfigError):
+    """An app file that cannot be used; carries the file, the key (dotted) and its line."""
+
+    def __init__(self, path: str, key: str, message: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        self.path = path
+        self.key = key
+        self.line = line
+        self.reason = message
 
 
 class ModelError(AgentError):
