@@ -48,6 +48,7 @@ class FakeBackend:
         self.prompts: list[str] = []
         self.rendered: list[Prompt] = []
         self.grammars: list[str | None] = []
+        self.limits: list[int | None] = []  # the max_tokens of each stream_prompt
         self.closed = False
         self._templates: dict[str | None, ChatTemplate] = {}
 
@@ -73,10 +74,12 @@ class FakeBackend:
         return self._template().render(messages, tools=tools)
 
     def stream_prompt(
-        self, prompt: Prompt, *, grammar: str | None = None
+        self, prompt: Prompt, *, grammar: str | None = None, max_tokens: int | None = None
     ) -> Generator[str, None, Completion]:
-        """Yield the next scripted reply word by word; the generator returns its Completion."""
+        """Yield the next scripted reply word by word; the generator returns its Completion
+        (`max_tokens` is recorded in `limits`)."""
         previous = self.prompts[-1] if self.prompts else ""
+        self.limits.append(max_tokens)
         self.rendered.append(prompt)
         self.prompts.append(prompt.text)
         self.grammars.append(grammar)

@@ -15,7 +15,9 @@ repeats (same tool, same arguments) in the step right after is not run again; th
 earlier result with a note, and a second repeat in a row ends the run with that result as the
 answer (`CallRepeated(ends_run=True)`, then `Answer`; `RunStopped` when the result was an
 error). A run also stops without an answer (`RunStopped`) when it runs out of steps or a reply is
-cut off by max_tokens (a cut-off reply's calls are not run).
+cut off by max_tokens (a cut-off reply's calls are not run). A step whose grammar admits only
+calls (no free text: "required", with no reasoning block) is never cut off: its token limit is
+the grammar's own bound (`syntax.bound.reply_token_budget`), whatever `max_tokens` says.
 Host-side failures (the model cannot generate, a grammar does not validate) raise AgentError.
 """
 
@@ -44,6 +46,7 @@ from agent.executor import match_name, unknown_tool_result
 from agent.messages import ChatMessage, JsonScalar, Prompt, ToolCall
 from agent.reasoning import Reasoning, ReasoningStream
 from agent.syntax import MAX_CALLS, CallSyntax, detect_syntax, get_syntax
+from agent.syntax.bound import reply_token_budget
 from agent.syntax.prompt import function_schema
 from tool_runner import ToolMetadata, ToolResult
 
@@ -72,10 +75,10 @@ class ChatBackend(Protocol):
         ...
 
     def stream_prompt(
-        self, prompt: Prompt, *, grammar: str | None = None
+        self, prompt: Prompt, *, grammar: str | None = None, max_tokens: int | None = None
     ) -> Generator[str, None, Completion]:
-        """Yield the continuation of `prompt` piece by piece; the generator returns the
-        Completion."""
+        """Yield the continuation of `prompt` piece by piece, at most `max_tokens` tokens (the
+        backend's own limit when None); the generator returns the Completion."""
         ...
 
 
@@ -197,7 +200,8 @@ def run_agent(
         grammar = reasoning.constrain(grammar, opened=opened) if grammar is not None else None
         yield StepStarted(step=step, prompt=rendered.text, grammar=grammar is not None)
         thinking = reasoning.stream(opened=opened)
-        completion = yield from _generate(backend, rendered, grammar, step, thinking)
+        budget = reply_token_budget(grammar) if grammar is not None else None
+        completion = yield from _generate(backend, rendered, grammar, budget, step, thinking)
         thought, reply = reasoning.split(completion.text, opened=opened)
         parsed = syntax.parse(reply, tools)
         cut_off = completion.finish_reason == "length"
@@ -285,9 +289,18 @@ def _stopped(
 
 
 def _generate(
-    backend: ChatBackend, prompt: Prompt, grammar: str | None, step: int, thinking: ReasoningStream
+    backend: ChatBackend,
+    prompt: Prompt,
+    grammar: str | None,
+    max_tokens: int | None,
+    step: int,
+    thinking: ReasoningStream,
 ) -> Generator[Event, None, Completion]:
-    stream = backend.stream_prompt(prompt, grammar=grammar)
+    stream = (  # a backend that predates max_tokens still serves every unbounded step
+        backend.stream_prompt(prompt, grammar=grammar)
+        if max_tokens is None
+        else backend.stream_prompt(prompt, grammar=grammar, max_tokens=max_tokens)
+    )
     while True:
         try:
             pieces = thinking.feed(next(stream))

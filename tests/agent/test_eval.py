@@ -164,9 +164,11 @@ class _CutOff(FakeBackend):
     """Every scripted reply ends at the token limit."""
 
     def stream_prompt(
-        self, prompt: Prompt, *, grammar: str | None = None
+        self, prompt: Prompt, *, grammar: str | None = None, max_tokens: int | None = None
     ) -> Generator[str, None, Completion]:
-        completion = yield from super().stream_prompt(prompt, grammar=grammar)
+        completion = yield from super().stream_prompt(
+            prompt, grammar=grammar, max_tokens=max_tokens
+        )
         return completion.model_copy(update={"finish_reason": "length"})
 
 

@@ -54,3 +54,18 @@ def test_smollm2_calls_the_real_echo_through_agent_run(
     calls = [c for step in transcript["steps"] for c in step["calls"] if not c["repeated"]]
     run = [(c["name"], json.dumps(c["arguments"], sort_keys=True)) for c in calls]
     assert len(run) == len(set(run)) <= 2, run
+
+
+@pytest.mark.parametrize("syntax", ["directive", "json"])
+def test_a_required_call_is_never_cut_off_by_max_tokens(
+    smollm2_path: Path, component_path: Callable[[str], Path], syntax: str
+) -> None:
+    """--max-tokens 1 cannot cut a call off: a step that must call gets the grammar's bound."""
+    transcript = _run_json(
+        "-m", smollm2_path, "-c", component_path("echo"), "-p", SEED_PROMPT, "--syntax", syntax,
+        "--grammar", "--tool-choice", "required", "--max-steps", "1", "--max-tokens", "1",
+        *DETERMINISTIC,
+    )  # fmt: skip
+    first = transcript["steps"][0]
+    assert first["finish_reason"] != "length", first
+    assert first["errors"] == [] and [c["name"] for c in first["calls"]] == ["Echo"], first
