@@ -112,8 +112,15 @@ class UnknownModelError(ModelStoreError):
 class ModelNotDownloadedError(ModelStoreError):
     """A model that is not in the models directory; looking it up never downloads it."""
 
-    def __init__(self, name: str, models_dir: str, *, is_path: bool = False) -> None:
-        if is_path:
+    def __init__(
+        self, name: str, models_dir: str, *, is_path: bool = False, removing: bool = False
+    ) -> None:
+        if removing:
+            message = (
+                f"model {name!r} is not downloaded: nothing to remove in {models_dir} "
+                "(`agent models list` shows what is)"
+            )
+        elif is_path:
             message = (
                 f"no model file {name} (nor in {models_dir}): pass the path of an existing "
                 "GGUF file, or download one with `agent models download NAME`"
@@ -121,7 +128,7 @@ class ModelNotDownloadedError(ModelStoreError):
         else:
             message = (
                 f"model {name!r} is not downloaded (looked in {models_dir}): run "
-                f"`agent models download {name}`, or pass MODEL=path/to/file.gguf"
+                f"`agent models download {name}`, or pass a GGUF file with -m PATH"
             )
         super().__init__(message)
         self.name = name

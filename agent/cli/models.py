@@ -29,7 +29,8 @@ models_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     callback=lambda _ctx, _param, value: value or default_models_dir(os.environ),
-    help="Where model files live [default: $LLM_AGENT_MODELS_DIR or models/].",
+    help="Where model files live [default: $LLM_AGENT_MODELS_DIR, else the checkout's models/ "
+    "when run from it, else the user's models folder].",
 )
 
 

@@ -180,7 +180,7 @@ class ModelStore:
         """
         targets = [p for p in (self.find(ref), *self.partials(ref)) if p is not None]
         if not targets:
-            raise ModelNotDownloadedError(ref.name, str(self.models_dir))
+            raise ModelNotDownloadedError(ref.name, str(self.models_dir), removing=True)
         for path in targets:
             path.unlink(missing_ok=True)
         if not self.path_for(ref).exists():

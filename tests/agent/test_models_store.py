@@ -62,9 +62,16 @@ def test_resolve_never_downloads_and_says_how_to(tmp_path: Path) -> None:
         resolve_model("qwen2.5-0.5b-instruct", models_dir=tmp_path)
     message = str(caught.value)
     assert "agent models download qwen2.5-0.5b-instruct" in message
-    assert "MODEL=path/to/file.gguf" in message
+    assert "-m PATH" in message and "MODEL=" not in message
     assert "\n" not in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_removing_a_model_that_is_not_there_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotDownloadedError) as caught:
+        ModelStore(tmp_path).remove(parse_ref("qwen2.5-0.5b-instruct"))
+    assert "is not downloaded: nothing to remove" in str(caught.value)
+    assert "agent models download" not in str(caught.value)
 
 
 def test_resolve_a_missing_path_or_an_unknown_name(tmp_path: Path) -> None:
