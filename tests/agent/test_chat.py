@@ -140,6 +140,22 @@ def test_chat_is_logged_and_continues(echo: Path) -> None:
     assert "remember the word walrus" in fake.prompts[0] and "which word?" in fake.prompts[0]
 
 
+@pytest.mark.slow
+def test_chat_with_the_tiny_model_reuses_the_kv_cache(tiny_model_path: Path, echo: Path) -> None:
+    fast = ["--ctx", "2048", "--max-tokens", "32", "--seed", "5", "--threads", "2"]
+    result = CliRunner().invoke(
+        main,
+        ["chat", "-m", str(tiny_model_path), "-c", str(echo), "--max-steps", "1", "-vv", *fast],
+        input="first question\nsecond question\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    figures = [line for line in result.stderr.splitlines() if line.startswith("[step 1]")]
+    assert len(figures) == 2
+    cached = int(figures[1].split("(")[1].split(" ")[0])
+    assert cached > 0
+
+
 def test_terminal_approver_shows_the_request_escaped_and_takes_a_choice() -> None:
     request = ApprovalRequest(
         kind="capability",
