@@ -5,12 +5,11 @@ model-written code is denied files and the network and is stopped when it loops.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from toolsmith_fixtures import library_with_runner
 
 from agent.approval import Refuse, ScriptedApprover
 from agent.config import LoopSettings
@@ -27,7 +26,7 @@ from agent.toolsmith import (
     ToolsmithExecutor,
     build,
 )
-from tool_runner import Limits, ResultKind, default_cache_dir
+from tool_runner import Limits, ResultKind
 
 pytestmark = pytest.mark.slow
 
@@ -40,21 +39,10 @@ BROKEN = "def word_count(text):\n    return len(text.split()\n"
 FIXED = "def word_count(text):\n    return {'words': len(text.split())}\n"
 
 
-@pytest.fixture(scope="session")
-def built_runner() -> Path:
-    """The Python runner, built once per version of its sources and kept beside the test
-    compile cache (the same bytes compile once)."""
-    return build.ensure_runner(default_cache_dir(os.environ) / "toolsmith-runner")
-
-
 @pytest.fixture
-def library(tmp_path: Path, built_runner: Path) -> Library:
+def library(tmp_path: Path) -> Library:
     """An empty library whose runner folder already holds the built runner."""
-    found = Library(tmp_path / "library")
-    found.runner_dir.mkdir(parents=True)
-    shutil.copy(built_runner, found.runner_dir / built_runner.name)
-    shutil.copy(built_runner.with_suffix(".sha256"), found.runner_dir)
-    return found
+    return library_with_runner(tmp_path / "library")
 
 
 @pytest.fixture

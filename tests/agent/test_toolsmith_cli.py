@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from toolsmith_fixtures import library_with_runner
 
 from agent.approval import Refuse
 from agent.cli import main
 from agent.paths import user_paths
-from agent.toolsmith import Library, Toolsmith, build
-from tool_runner import default_cache_dir
+from agent.toolsmith import Library, Toolsmith
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +25,7 @@ SHOUT = '''def shout(text: str, times: int = 1):
 @pytest.fixture
 def library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Library:
     monkeypatch.setenv("LLM_AGENT_DATA_DIR", str(tmp_path / "data"))
-    built = build.ensure_runner(default_cache_dir(os.environ) / "toolsmith-runner")
-    found = Library(user_paths(os.environ).library_dir)
-    found.runner_dir.mkdir(parents=True)
-    shutil.copy(built, found.runner_dir / built.name)
-    shutil.copy(built.with_suffix(".sha256"), found.runner_dir)
-    return found
+    return library_with_runner(user_paths(os.environ).library_dir)
 
 
 def test_new_show_call_remove(library: Library, tmp_path: Path) -> None:

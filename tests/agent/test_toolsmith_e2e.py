@@ -5,12 +5,11 @@ sandbox on the prebuilt runner."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from toolsmith_fixtures import library_with_runner
 
 from agent.approval import ScriptedApprover
 from agent.backend import LlamaBackend, load_backend
@@ -18,8 +17,8 @@ from agent.config import LoopSettings, ModelSettings, SamplingSettings
 from agent.events import StepFinished, ToolCallFinished
 from agent.fake import FakeExecutor
 from agent.loop import run_agent
-from agent.toolsmith import Library, ToolDraft, Toolsmith, ToolsmithExecutor, build
-from tool_runner import ResultKind, default_cache_dir
+from agent.toolsmith import ToolDraft, Toolsmith, ToolsmithExecutor
+from tool_runner import ResultKind
 
 pytestmark = pytest.mark.slow
 
@@ -40,11 +39,7 @@ def backend(tiny_model_path: Path) -> Iterator[LlamaBackend]:
 
 @pytest.fixture
 def smith(tmp_path: Path) -> Iterator[Toolsmith]:
-    built = build.ensure_runner(default_cache_dir(os.environ) / "toolsmith-runner")
-    library = Library(tmp_path / "library")
-    library.runner_dir.mkdir(parents=True)
-    shutil.copy(built, library.runner_dir / built.name)
-    shutil.copy(built.with_suffix(".sha256"), library.runner_dir)
+    library = library_with_runner(tmp_path / "library")
     with Toolsmith(library, ScriptedApprover(["yes"])) as made:
         made.save(SHOUT, approved_by="test")
         yield made

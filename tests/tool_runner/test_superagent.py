@@ -65,7 +65,7 @@ def _build(tmp: Path, variant: str) -> Path:
     name, arguments = VARIANTS[variant]
     source = GUEST.replace("NAME", repr(name)).replace("ARGUMENTS_TEXT", repr(arguments))
     key = hashlib.sha256((source + (WIT / "function.wit").read_text()).encode()).hexdigest()[:16]
-    kept = default_cache_dir(os.environ) / "superagent-tests" / f"{variant}-{key}.wasm"
+    kept = default_cache_dir(os.environ).parent / "superagent-tests" / f"{variant}-{key}.wasm"
     if kept.is_file():
         return kept
     app = tmp / variant
