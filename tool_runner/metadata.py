@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, Literal, get_args
 
@@ -128,6 +129,36 @@ class ToolParam(BaseModel):
             enum=tuple(enum),
             minimum=fragment.get("minimum"),
             maximum=fragment.get("maximum"),
+        )
+
+    @classmethod
+    def from_fields(
+        cls,
+        name: str,
+        description: str,
+        type_name: str,
+        required: bool,
+        choices: Sequence[str],
+        minimum: float | None,
+        maximum: float | None,
+    ) -> ToolParam:
+        """A parameter as `llm-agent:tool@0.2`'s `param` record gives it (typed `choices` and
+        f64 bounds; an integer parameter's bounds become integers); raises ValueError."""
+        if type_name not in PARAM_TYPES:
+            raise ValueError(f"parameter {name!r} has unsupported type {type_name!r}")
+        bounds = {"minimum": minimum, "maximum": maximum}
+        if type_name == "integer":
+            for key, bound in bounds.items():
+                if bound is not None and not (math.isfinite(bound) and bound.is_integer()):
+                    raise ValueError(f"parameter {name!r}: {key} must be a whole number")
+            bounds = {k: None if b is None else int(b) for k, b in bounds.items()}
+        return cls(
+            name=name,
+            description=description,
+            type=type_name,
+            required=required,
+            enum=tuple(choices),
+            **bounds,
         )
 
     def property_schema(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The two tool worlds a component may export, and how values cross into and out of each.
 
-- `llm-agent`: the interface `llm-agent:tool/tool@0.1.x` with `get-metadata` and
-  `execute(list<arg>) -> result<string, string>`.
+- `llm-agent`: the interface `llm-agent:tool/tool@0.1.x` or `@0.2.x` with `get-metadata` and
+  `execute(list<arg>) -> result<string, string>` (0.2's `param` record types the enum and
+  bounds that 0.1 writes as a JSON Schema fragment in its `type` text).
 - `seed`: the original exploration's `llama-cpp:tool` world, root functions `get-metadata`,
   `execute(list<tuple<string, string>>) -> tool-result` and `run`; its usage field is spelled
   `assistent`.
@@ -28,7 +29,7 @@ from tool_runner.directive import example_calls
 from tool_runner.errors import MetadataError, UnknownWorldError, UnsatisfiedImportsError
 from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage, World
 
-TOOL_INTERFACE = re.compile(r"^llm-agent:tool/tool(@0\.1\.[0-9]+)?$")
+TOOL_INTERFACE = re.compile(r"^llm-agent:tool/tool(@0\.[12]\.[0-9]+)?$")
 _WASI = re.compile(r"^wasi:(cli|clocks|filesystem|io|random|sockets)/[a-z0-9-]+@0\.2\.[0-9]+$")
 _HOST = re.compile(r"^llm-agent:tool/host(@0\.1\.[0-9]+)?$")
 
@@ -148,8 +149,9 @@ def read_metadata(path: Path, world: World, value: Any) -> ToolMetadata:
 
 
 def _read_params(path: Path, params: list[Any]) -> tuple[ToolParam, ...]:
-    """The parameter records as ToolParams (a `type` may be a JSON Schema fragment, see
-    `ToolParam.from_wire`); raises MetadataError."""
+    """The parameter records as ToolParams: 0.2's typed fields (`ToolParam.from_fields`), or
+    0.1's and the seed's `type` text, which may be a JSON Schema fragment
+    (`ToolParam.from_wire`); raises MetadataError."""
     seen: set[str] = set()
     read = []
     for p in params:
@@ -157,7 +159,15 @@ def _read_params(path: Path, params: list[Any]) -> tuple[ToolParam, ...]:
             raise MetadataError(path, f"parameter name {p.name!r} is empty or repeated")
         seen.add(p.name)
         try:
-            read.append(ToolParam.from_wire(p.name, p.description, p.type, bool(p.required)))
+            if hasattr(p, "choices"):  # llm-agent:tool@0.2: the constraints are typed fields
+                read.append(
+                    ToolParam.from_fields(
+                        p.name, p.description, p.type, bool(p.required),
+                        p.choices, p.minimum, p.maximum,
+                    )
+                )  # fmt: skip
+            else:
+                read.append(ToolParam.from_wire(p.name, p.description, p.type, bool(p.required)))
         except ValidationError as exc:
             reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
             raise MetadataError(path, reason) from None

@@ -28,11 +28,14 @@ TOOL_CFLAGS := -Os -Wall -Wextra -Werror -Iwit-lib/c -Wl,--strip-all
 PY_GUEST := $(wildcard tools/pyguest/*.py)
 NO_SITE := tools/pyguest/build/no-site/lib/site-packages
 COMPONENTIZE := VIRTUAL_ENV=$(abspath tools/pyguest/build/no-site) \
-	$(VENV)/bin/componentize-py -q -d wit-lib/tool
+	$(VENV)/bin/componentize-py -q
 TZDATA_VERSION := 2026.6
 TZDATA_DIR := tools/datetime/build/deps
 
-# Per tool: the world, extra prerequisites and extra -p paths (default: tool-world, none).
+# Per tool: the WIT package, the world, extra prerequisites and extra -p paths (default:
+# llm-agent:tool@0.1.0, tool-world, none). 0.2.0 types the enums and bounds (wit-lib/README).
+WIT_calculator := wit-lib/tool-0.2
+WIT_datetime := wit-lib/tool-0.2
 WORLD_http-get := host-tool-world
 DEPS_datetime := $(TZDATA_DIR)/.tzdata-$(TZDATA_VERSION)
 PATH_datetime := -p $(TZDATA_DIR)
@@ -66,9 +69,9 @@ components/$(1)-tool-component.wasm: tools/$(1)/build/$(1)_tool.wasm $(WIT_ADAPT
 endef
 
 define PY_TOOL_RULES
-components/$(1)-tool-component.wasm: $(wildcard tools/$(1)/*.py) $(PY_GUEST) $(TOOL_WIT) $(DEPS_$(1)) | $(NO_SITE) $(VENV_STAMP)
+components/$(1)-tool-component.wasm: $(wildcard tools/$(1)/*.py) $(PY_GUEST) $(or $(WIT_$(1)),wit-lib/tool)/tool.wit $(DEPS_$(1)) | $(NO_SITE) $(VENV_STAMP)
 	@mkdir -p $$(@D) tools/$(1)/build
-	$(COMPONENTIZE) -w $(or $(WORLD_$(1)),tool-world) componentize \
+	$(COMPONENTIZE) -d $(or $(WIT_$(1)),wit-lib/tool) -w $(or $(WORLD_$(1)),tool-world) componentize \
 		-p tools/$(1) -p tools/pyguest $(PATH_$(1)) app -o tools/$(1)/build/$(1)-tool-component.wasm
 	cp tools/$(1)/build/$(1)-tool-component.wasm $$@
 endef

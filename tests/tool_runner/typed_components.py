@@ -5,6 +5,8 @@ tests of any component becoming tools.
   (wasm32-wasi reactor) -> `wasm-tools component embed` -> `component new` with the WASI
   preview1 adapter. Exports `test:inventory/stock@0.2.0` (a record, an enum, an option, a list,
   a result) and a top-level `describe` that clashes with the interface's.
+- `dice`: C through the same flow, a tool of `llm-agent:tool@0.2.0` (`wit-lib/c/llm_agent_tool.h`
+  with LLM_AGENT_TOOL_0_2): typed choices and bounds.
 - `shop`: Python (`typed/shop_app.py`) through componentize-py. Exports
   `test:typed/shop@1.0.0` (records, an enum, flags, a variant, a char, options, lists, results)
   and a top-level `greet`.
@@ -77,6 +79,22 @@ def build_inventory() -> Path:
     return _publish(built, wit, target)
 
 
+def build_dice() -> Path:
+    """The C tool of llm-agent:tool@0.2.0 (see the module docstring)."""
+    source, header = SOURCES / "dice.c", REPO / "wit-lib" / "c" / "llm_agent_tool.h"
+    wit = REPO / "wit-lib" / "tool-0.2" / "tool.wit"
+    target, work = _cached("dice", _key(wit, source, header, ADAPTER))
+    if target.exists():
+        return target
+    core, embedded, built = work / "core.wasm", work / "embedded.wasm", work / "component.wasm"
+    zig_cc = (BIN / "python", "-m", "ziglang", "cc", "-target", "wasm32-wasi", "-I", header.parent)
+    _run(*zig_cc, "-mexec-model=reactor", "-Os", "-Wall", "-Wextra", "-Werror", "-o", core, source)
+    tools = attach_wit_docs.wasm_tools()
+    _run(tools, "component", "embed", "--world", "tool-world", wit.parent, core, "-o", embedded)
+    _run(tools, "component", "new", embedded, "--adapt", ADAPTER, "-o", built)
+    return _publish(built, wit, target)
+
+
 def build_shop() -> Path:
     """The Python component (see the module docstring), built once per source change."""
     wit, source = SOURCES / "shop.wit", SOURCES / "shop_app.py"
@@ -97,6 +115,12 @@ def build_shop() -> Path:
 def inventory_path() -> Path:
     """The C inventory component."""
     return build_inventory()
+
+
+@pytest.fixture(scope="session")
+def dice_path() -> Path:
+    """The C dice tool of llm-agent:tool@0.2.0."""
+    return build_dice()
 
 
 @pytest.fixture(scope="session")

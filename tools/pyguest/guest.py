@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from componentize_py_types import Err
-from toolspec import ToolError, ToolSpec
+from toolspec import Param, ToolError, ToolSpec
 from wit_world.imports import types
 
 RunFn = Callable[[Mapping[str, str]], str]
@@ -18,12 +18,31 @@ RunFn = Callable[[Mapping[str, str]], str]
 MAX_OUTPUT_CHARS = 256 * 1024
 
 
+# Built against llm-agent:tool@0.2.0 the bindings type a parameter's constraints (the
+# `value-type` enum, `choices`, f64 bounds); against 0.1.0 they ride in its `type` text.
+TYPED_PARAMS = hasattr(types, "ValueType")
+
+
+def _param(p: Param) -> types.Param:
+    if not TYPED_PARAMS:
+        return types.Param(p.name, p.description, p.wire_type(), p.required)
+    return types.Param(
+        p.name,
+        p.description,
+        types.ValueType[p.type.upper()],
+        p.required,
+        list(p.enum),
+        None if p.minimum is None else float(p.minimum),
+        None if p.maximum is None else float(p.maximum),
+    )
+
+
 def _metadata(spec: ToolSpec) -> types.Metadata:
     return types.Metadata(
         name=spec.name,
         description=spec.description,
         version=spec.version,
-        params=[types.Param(p.name, p.description, p.wire_type(), p.required) for p in spec.params],
+        params=[_param(p) for p in spec.params],
         usage=[types.Usage(u.user, u.assistant) for u in spec.usage],
     )
 

@@ -1,15 +1,22 @@
 /*
- * llm_agent_tool.h: the canonical-ABI glue for a C tool of `llm-agent:tool/tool@0.1.0`.
+ * llm_agent_tool.h: the canonical-ABI glue for a C tool of `llm-agent:tool/tool@0.1.0`, or of
+ * `@0.2.0` when the tool defines LLM_AGENT_TOOL_0_2 before including it (and embeds
+ * wit-lib/tool-0.2/tool.wit). 0.2's `param` types what 0.1 writes as a JSON Schema fragment:
+ *
+ *   {LAT_STR("op"), LAT_STR("What to do"), LAT_TYPE_STRING, true,
+ *    LAT_LIST(OP_CHOICES), LAT_NO_BOUND, LAT_NO_BOUND}
+ *   {LAT_STR("count"), LAT_STR("How many"), LAT_TYPE_INTEGER, false,
+ *    LAT_NO_CHOICES, LAT_BOUND(1), LAT_BOUND(10)}
  *
  * No wit-bindgen for C is reachable in this project, so the lowering and lifting for our one
  * small interface (wit-lib/tool/tool.wit) is written here once and shared by every C tool.
  * It provides the core-wasm exports a component of `tool-world` needs:
  *
  *   cabi_realloc                                         the allocator the host lowers into
- *   llm-agent:tool/tool@0.1.0#get-metadata               -> pointer to a `metadata` record
- *   llm-agent:tool/tool@0.1.0#execute                    (args ptr, args len) -> pointer to a
+ *   llm-agent:tool/tool@0.x.0#get-metadata               -> pointer to a `metadata` record
+ *   llm-agent:tool/tool@0.x.0#execute                    (args ptr, args len) -> pointer to a
  *                                                        `result<string, string>`
- *   cabi_post_llm-agent:tool/tool@0.1.0#execute          frees the returned string
+ *   cabi_post_llm-agent:tool/tool@0.x.0#execute          frees the returned string
  *
  * A tool includes this header in exactly one .c file, then defines
  *
@@ -42,6 +49,48 @@ typedef struct {
     size_t len;
 } lat_string;
 
+#ifdef LLM_AGENT_TOOL_0_2
+#define LAT__EXPORT(name) "llm-agent:tool/tool@0.2.0#" name
+
+/* The `value-type` enum (a u8 in the canonical ABI). */
+#define LAT_TYPE_STRING 0
+#define LAT_TYPE_INTEGER 1
+#define LAT_TYPE_NUMBER 2
+#define LAT_TYPE_BOOLEAN 3
+
+typedef struct {
+    const lat_string *ptr;
+    size_t len;
+} lat_string_list;
+
+/* option<f64>: the discriminant byte, the value at offset 8. */
+typedef struct {
+    bool is_some;
+    double value;
+} lat_bound;
+
+typedef struct {
+    lat_string name;
+    lat_string description;
+    uint8_t type; /* LAT_TYPE_* */
+    bool required;
+    lat_string_list choices; /* a string parameter's allowed values (LAT_LIST), or none */
+    lat_bound minimum;       /* inclusive bounds of integer and number parameters */
+    lat_bound maximum;
+} lat_param;
+
+#define LAT_NO_CHOICES {NULL, 0}
+#define LAT_NO_BOUND {false, 0.0}
+#define LAT_BOUND(number) {true, (double)(number)}
+
+_Static_assert(sizeof(lat_param) == 64 && offsetof(lat_param, required) == 17 &&
+                   offsetof(lat_param, choices) == 20 && offsetof(lat_param, minimum) == 32 &&
+                   offsetof(lat_param, maximum) == 48,
+               "param layout (0.2)");
+_Static_assert(sizeof(lat_bound) == 16 && offsetof(lat_bound, value) == 8, "option<f64> layout");
+#else
+#define LAT__EXPORT(name) "llm-agent:tool/tool@0.1.0#" name
+
 typedef struct {
     lat_string name;
     lat_string description;
@@ -50,6 +99,9 @@ typedef struct {
                       * LAT_STR("{\"type\":\"integer\",\"minimum\":1,\"maximum\":10}") */
     bool required;
 } lat_param;
+
+_Static_assert(sizeof(lat_param) == 28 && offsetof(lat_param, required) == 24, "param layout");
+#endif
 
 typedef struct {
     lat_string user;
@@ -100,7 +152,6 @@ typedef struct {
 
 _Static_assert(sizeof(void *) == 4, "llm_agent_tool.h targets wasm32");
 _Static_assert(sizeof(lat_string) == 8, "string is (ptr, len)");
-_Static_assert(sizeof(lat_param) == 28 && offsetof(lat_param, required) == 24, "param layout");
 _Static_assert(sizeof(lat_usage) == 16, "usage layout");
 _Static_assert(sizeof(lat_metadata) == 40 && offsetof(lat_metadata, usage) == 32,
                "metadata layout");
@@ -187,7 +238,7 @@ __attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *ptr, size_
     return result;
 }
 
-__attribute__((export_name("llm-agent:tool/tool@0.1.0#get-metadata"))) const lat_metadata *
+__attribute__((export_name(LAT__EXPORT("get-metadata")))) const lat_metadata *
 lat__export_get_metadata(void) {
     return &lat_tool_metadata;
 }
@@ -200,7 +251,7 @@ static void lat__free_owned(const void *ptr, size_t len) {
     }
 }
 
-__attribute__((export_name("llm-agent:tool/tool@0.1.0#execute"))) lat__result_string *
+__attribute__((export_name(LAT__EXPORT("execute")))) lat__result_string *
 lat__export_execute(lat_arg *ptr, size_t len) {
     lat_args args = {ptr, len};
     lat_reply reply = {0};
@@ -223,7 +274,7 @@ lat__export_execute(lat_arg *ptr, size_t len) {
     return &lat__execute_return;
 }
 
-__attribute__((export_name("cabi_post_llm-agent:tool/tool@0.1.0#execute"))) void
+__attribute__((export_name("cabi_post_" LAT__EXPORT("execute")))) void
 lat__post_execute(lat__result_string *ret) {
     free((void *)ret->payload.ptr); /* always malloc'ed by lat__reply_set, even when empty */
     ret->payload.ptr = NULL;
