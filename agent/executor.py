@@ -28,11 +28,12 @@ from tool_runner import (
     ToolHost,
     ToolMetadata,
     ToolResult,
+    ToolRunnerError,
     WorkerPool,
 )
 
 if TYPE_CHECKING:  # the runtime loads wasmtime: only when tools are opened
-    from tool_runner import Tool
+    from tool_runner import Tool, ToolRunner
 
 
 @runtime_checkable
@@ -48,8 +49,10 @@ class RunnerExecutor:
     """A ToolExecutor over loaded `tool_runner` tools (looked up by name, case-insensitively
     when there is no exact match)."""
 
-    def __init__(self, tools: Sequence[Tool]) -> None:
+    def __init__(self, tools: Sequence[Tool], runner: ToolRunner | None = None) -> None:
         self._tools = {tool.name: tool for tool in tools}
+        self._runner = runner
+        self._under: dict[tuple[str, str], Tool] = {}  # (policy JSON, tool name) -> reloaded
 
     def specs(self) -> Sequence[ToolMetadata]:
         """The metadata of every tool, sorted by name."""
@@ -66,6 +69,22 @@ class RunnerExecutor:
         if tool is None:
             return unknown_tool_result(call.name, sorted(self._tools))
         return tool.call(dict(call.arguments))
+
+    def execute_under(self, call: ToolCall, policy: Policy) -> ToolResult:
+        """Run `call` with the tool loaded again under `policy` (its own part of it: see
+        `tool_runner.Policy.for_tool`); never raises (a tool that no longer loads is an error
+        result)."""
+        tool = self.find(call.name)
+        if tool is None or self._runner is None:
+            return self.execute(call)
+        key = (policy.model_dump_json(), tool.name)
+        if key not in self._under:
+            try:
+                again = self._runner.load(tool.path, policy, alone=len(self._tools) == 1)
+            except ToolRunnerError as exc:
+                return ToolResult(tool=tool.name, kind=ResultKind.CRASHED, error=str(exc))
+            self._under[key] = again
+        return self._under[key].call(dict(call.arguments))
 
     def stats(self) -> HostStats | None:
         """None: calls run in this process, there are no workers to report on."""
@@ -90,6 +109,14 @@ class HostExecutor:
         if found is None:
             return unknown_tool_result(call.name, sorted(names))
         return self.host.call(found, dict(call.arguments))
+
+    def execute_under(self, call: ToolCall, policy: Policy) -> ToolResult:
+        """Run `call` on the host under `policy` (the worker splits it per tool); never raises."""
+        names = [spec.name for spec in self.host.tools()]
+        found = match_name(call.name, names)
+        if found is None:
+            return unknown_tool_result(call.name, sorted(names))
+        return self.host.call(found, dict(call.arguments), policy=policy)
 
     def stats(self) -> HostStats | None:
         """The host's counts: workers, restarts, crashes, timeouts."""
@@ -191,4 +218,4 @@ def _in_process(
     from tool_runner import ToolRunner
 
     with ToolRunner(policy=policy, cache_dir=cache_dir) as runner:
-        yield RunnerExecutor(runner.load_all(paths))
+        yield RunnerExecutor(runner.load_all(paths), runner)

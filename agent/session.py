@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Protocol
 
 from agent.approval import Approver, Refuse
+from agent.capabilities import ApprovingExecutor, load_user_grants
 from agent.config import AgentSettings, LoopSettings
 from agent.errors import ConfigError
 from agent.events import Answer, Event, RunStopped
@@ -42,6 +43,7 @@ from tool_runner import (
     ToolMetadata,
     policy_from_params,
 )
+from tool_runner.result import CapabilityRequest
 
 
 class LoadedModel(ChatBackend, Protocol):
@@ -88,7 +90,9 @@ def sandbox_policy(settings: AgentSettings) -> Policy:
     # the settings carry tool-runner's flag names, but for `--policy`, which is `policy` here
     params = settings.model_dump(include=set(SANDBOX_PARAMS))
     try:
-        return policy_from_params({**params, "policy_file": settings.policy})
+        policy = policy_from_params({**params, "policy_file": settings.policy})
+        # the grants a person approved with "always" (agent.capabilities)
+        return load_user_grants(policy, user_paths(os.environ).policy_file)
     except PolicyError as exc:
         raise ConfigError(str(exc)) from exc
 
@@ -116,6 +120,9 @@ class Session(Closing):
         self._history: tuple[ChatMessage, ...] = ()
         self.approver: Approver = approver if approver is not None else Refuse()
         """Who answers approval requests (`agent.approval`); by default nobody: refused."""
+        self.refused: list[CapabilityRequest] = []
+        """The capability requests refused so far (`agent.capabilities`; `agent run` reports
+        each with the flag that would grant it)."""
 
     @classmethod
     def open(
@@ -133,6 +140,8 @@ class Session(Closing):
         policy = sandbox_policy(settings)
         path = loader.resolve(settings)
         stack = ExitStack()
+        approving: ApprovingExecutor | None = None
+        approver_of: Callable[[], Approver] = lambda: approver or Refuse()  # noqa: E731
         try:
             executor: ToolExecutor = NoTools()
             approver = approver if approver is not None else Refuse()
@@ -147,6 +156,13 @@ class Session(Closing):
                         in_process=settings.in_process,
                         url=settings.tool_host,
                     )
+                )
+                # a denied capability is put to the person, the call retried if allowed
+                approving = executor = ApprovingExecutor(
+                    executor,
+                    policy,
+                    approver=lambda: approver_of(),
+                    policy_file=user_paths(os.environ).policy_file,
                 )
                 # the library's self-built tools, and CreateTool with --create-tools (issue 16)
                 executor = with_library(
@@ -166,7 +182,7 @@ class Session(Closing):
         except BaseException:
             stack.close()
             raise
-        return cls(
+        session = cls(
             backend,
             executor,
             settings.loop(),
@@ -175,6 +191,10 @@ class Session(Closing):
             resources=stack,
             approver=approver,
         )
+        approver_of = lambda: session.approver  # noqa: E731 - the one a front end installed
+        if approving is not None:
+            session.refused = approving.refused
+        return session
 
     @property
     def tools(self) -> list[ToolMetadata]:

@@ -48,6 +48,11 @@ class CallContext:
 CURRENT_CALL: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
     "tool_runner_current_call", default=None
 )
+DENIED_HOSTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "tool_runner_denied_hosts", default=None
+)
+"""Where `http-get` records each `HOST:PORT` the policy refused during a call, when the caller
+watches (`tool_runner.capabilities.watch_denials`)."""
 
 
 def host_log(_store: Any, message: str) -> None:
@@ -67,6 +72,9 @@ def host_http_get(_store: Any, url: str) -> Any:
     try:
         status, headers, body = http_get(context.policy, url)
     except HttpDenied as exc:
+        denied = DENIED_HOSTS.get()
+        if isinstance(exc, HostNotAllowed) and denied is not None:
+            denied.append(exc.host)
         return str(exc)
     response = Record()
     for name, value in (("status", status), ("headers", headers), ("body", body)):
@@ -76,6 +84,17 @@ def host_http_get(_store: Any, url: str) -> Any:
 
 class HttpDenied(Exception):
     """An http-get the policy refuses or that fails; the message goes back to the guest."""
+
+
+class HostNotAllowed(HttpDenied):
+    """A host and port the policy does not list (`host`: `HOST:PORT`, normalised)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"host '{host}' is not allowed; allow it with --allow-host {host} "
+            "or http_hosts in the policy"
+        )
+        self.host = host
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -99,10 +118,7 @@ def check_url(policy: Policy, url: str) -> urllib.parse.SplitResult:
     allowed = set(policy.http_hosts)
     default = port == _DEFAULT_PORTS[parts.scheme]
     if f"{host}:{port}" not in allowed and not (default and host in allowed):
-        raise HttpDenied(
-            f"host '{host}:{port}' is not allowed; allow it with --allow-host {host}:{port} "
-            "or http_hosts in the policy"
-        )
+        raise HostNotAllowed(f"{host}:{port}")
     return parts
 
 

@@ -110,12 +110,19 @@ class NatsHost(Closing):
         """Every tool the services announced, sorted by name."""
         return self._tools
 
-    def call(self, tool: str, arguments: Mapping[str, ArgValue] | None = None) -> ToolResult:
-        """Run `tool` on one of the service's workers; never raises for what the tool, the
-        worker or the network does (see the module docstring)."""
+    def call(
+        self,
+        tool: str,
+        arguments: Mapping[str, ArgValue] | None = None,
+        *,
+        policy: Policy | None = None,
+    ) -> ToolResult:
+        """Run `tool` on one of the service's workers under `policy` (None: this host's); never
+        raises for what the tool, the worker or the network does (see the module docstring)."""
         started = time.monotonic()
-        deadline_s = self.policy.limits_for(tool).timeout_s + self.grace_s
-        request = encode(Call(tool=tool, arguments=dict(arguments or {}), policy=self.policy))
+        policy = policy if policy is not None else self.policy
+        deadline_s = policy.limits_for(tool).timeout_s + self.grace_s
+        request = encode(Call(tool=tool, arguments=dict(arguments or {}), policy=policy))
         try:
             result = self._run(self._request(tool, request, deadline_s), deadline_s + 1)
         except (TimeoutError, nats.errors.TimeoutError):

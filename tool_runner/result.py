@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -32,6 +32,31 @@ class ResultKind(str, Enum):
     CRASHED = "crashed"  # the worker process running the call died (it is restarted)
 
 
+CapabilityKind = Literal["dir", "host", "env"]
+
+
+class CapabilityRequest(BaseModel):
+    """A capability a call was denied, as the host saw it: the tool (by the name it is loaded
+    under, and its digest), what kind (`dir`, `host`, `env`) and the value asked for (a guest
+    path, `HOST:PORT`, a variable's name). Only a person can grant it (`agent.approval`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tool: str
+    digest: str | None = None
+    kind: CapabilityKind
+    value: str
+
+    def flag(self) -> str:
+        """The command-line flag that grants it to this tool alone (a directory's host path is
+        the person's choice: `PATH`)."""
+        if self.kind == "dir":
+            suffix = "" if self.value == "/workspace" else f":{self.value}"
+            return f"--dir {self.tool}=PATH{suffix}"
+        option = "--allow-host" if self.kind == "host" else "--env"
+        return f"{option} {self.tool}={self.value}"
+
+
 class ToolResult(BaseModel):
     """What a tool call produced. `error` is a one-line message for every non-success kind.
 
@@ -51,6 +76,7 @@ class ToolResult(BaseModel):
     elapsed_ms: float = 0.0
     exit_code: int | None = None
     arguments: dict[str, str] = Field(default_factory=dict)
+    capability_request: CapabilityRequest | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from wasmtime import component
 from tool_runner.arguments import canonical_arguments
 from tool_runner.cache import CompileCache
 from tool_runner.cache_dir import default_cache_dir
+from tool_runner.capabilities import watch_denials, with_capability_request
 from tool_runner.closing import Closing
 from tool_runner.component_file import component_digest, read_component_bytes, stat_component
 from tool_runner.engine import Engines, EngineSettings, SandboxEngine
@@ -113,8 +114,9 @@ class Tool:
         except ArgumentsError as exc:
             failure = Failure(ResultKind.INVALID_ARGUMENTS, str(exc))
             return self._result(started, {}, failure=failure)
-        with self._lock:
-            return self._call(started, arguments)
+        with self._lock, watch_denials() as denied:
+            result = self._call(started, arguments)
+        return with_capability_request(result, self.key, lambda: self.digest, self.policy, denied)
 
     def _call(self, started: float, arguments: dict[str, str]) -> ToolResult:
         limits = self.limits

@@ -13,6 +13,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from tool_runner.metadata import ArgValue, ToolMetadata
+from tool_runner.policy import Policy
 from tool_runner.result import ResultKind, ToolResult
 
 
@@ -41,8 +42,14 @@ class ToolHost(Protocol):
         """Every tool's metadata, sorted by name."""
         ...
 
-    def call(self, tool: str, arguments: Mapping[str, ArgValue] | None = None) -> ToolResult:
-        """Run `tool` once with `arguments`."""
+    def call(
+        self,
+        tool: str,
+        arguments: Mapping[str, ArgValue] | None = None,
+        *,
+        policy: Policy | None = None,
+    ) -> ToolResult:
+        """Run `tool` once with `arguments` under `policy` (None: the host's own)."""
         ...
 
     def stats(self) -> HostStats:

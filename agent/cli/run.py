@@ -25,6 +25,7 @@ import click
 from click.core import ParameterSource
 
 from agent import AgentError, ConfigError, RunStopped, Session, resolve_settings
+from agent.capabilities import refusal_line
 from agent.choices import SYNTAX_CHOICES, TOOL_CHOICES
 from agent.cli.render import HumanRenderer, Spinner, echo, footer
 from agent.config import AgentSettings, field_help, with_default_dirs
@@ -36,6 +37,7 @@ from agent.session import ModelLoader
 from agent.toolsmith import AutoApprove
 from tool_runner import ToolRunnerError, default_cache_dir, for_terminal
 from tool_runner.options import sandbox_options
+from tool_runner.result import CapabilityRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,6 +46,9 @@ _SETTING_FOR_PARAM = {"policy_file": "policy"}
 
 EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[StopReason, int] = {"step_limit": 3, "max_tokens": 4, "repeated_call": 5}
+EXIT_DENIED = 6
+"""`agent run`'s exit code when a tool was denied a capability it asked for (a line on stderr
+names the flag that would grant it; the run is never interactive)."""
 """`agent run`'s exit code for a run that ends without an answer (0: answered; 1: a failure at
 run time; 2: unusable settings; 130: interrupted)."""
 if tuple(EXIT_CODES) != STOP_REASONS:  # pragma: no cover - a new stop reason needs its code
@@ -324,10 +329,12 @@ def run(
     The answer goes to stdout (streamed on a terminal), tool progress to stderr. Exits 0 with
     an answer, 1 on a failure, 2 for bad usage or settings, 3 when the step limit ends the
     run, 4 when a reply is cut off by --max-tokens, 5 when the model keeps repeating a failing
-    call, 130 when interrupted (Ctrl-C).
+    call, 6 when a tool was denied a capability (a line on stderr names the flag that grants
+    it), 130 when interrupted (Ctrl-C).
     """
     stopped: StopReason | None = None
     output: Output | None = None
+    refused: list[CapabilityRequest] = []
     try:
         with one_line_errors():
             text = _prompt_text(prompt, prompt_argument)
@@ -341,13 +348,18 @@ def run(
                     stopped = _answer(session, text, output, history, as_json)
                 finally:
                     history.close()
+                refused = list(session.refused)
     except KeyboardInterrupt:
         if output is not None:
             output.stop_spinner()
         click.echo("\nInterrupted.", err=True)
         ctx.exit(EXIT_INTERRUPTED)
+    for request in refused:  # never asked: `agent run` is not interactive
+        click.echo(for_terminal(f"agent: {refusal_line(request)}"), err=True)
     if stopped is not None:
         ctx.exit(EXIT_CODES[stopped])
+    if refused:
+        ctx.exit(EXIT_DENIED)
 
 
 def _answer(
