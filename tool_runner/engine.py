@@ -16,17 +16,22 @@ import hashlib
 import importlib.metadata
 import platform
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import wasmtime
 from wasmtime import component
 
+from tool_runner.calls import Signature
 from tool_runner.closing import Closing
 from tool_runner.host import HOST_INTERFACE, host_http_get, host_log
 from tool_runner.memory import HOST_FUNCTIONS as MEMORY_FUNCTIONS
 from tool_runner.memory import MEMORY_INTERFACE
+from tool_runner.prestart import Prestarter
 
 EPOCH_TICK_S = 0.01
+T = TypeVar("T")
 
 
 def wasmtime_version() -> str:
@@ -60,9 +65,10 @@ class EngineSettings:
 
 
 class SandboxEngine(Closing):
-    """An engine built for `settings`, with its ready-to-use linker."""
+    """An engine built for `settings`, with its ready-to-use linker and the signatures of the
+    exports called through it (read once per export: see `tool_runner.calls`)."""
 
-    def __init__(self, settings: EngineSettings) -> None:
+    def __init__(self, settings: EngineSettings, *, prestart: bool = False) -> None:
         config = wasmtime.Config()
         config.wasm_component_model = True
         config.epoch_interruption = True
@@ -77,9 +83,65 @@ class SandboxEngine(Closing):
         with self.linker.root() as root, root.add_instance(MEMORY_INTERFACE) as memory:
             for name, function in MEMORY_FUNCTIONS:
                 memory.add_func(name, function)
+        self._signatures_lock = threading.Lock()
+        # (id(compiled), id(export)) -> (compiled, export, signature): the objects are kept so
+        # that their ids cannot be taken by others while the entry lives
+        self._signatures: dict[tuple[int, int], tuple[object, object, Signature | None]] = {}
+        self.prestart = prestart
+        # (id(compiled), id(export), id(policy)) -> (the three, its prestarter once asked twice)
+        self._prestarters: dict[tuple[int, ...], tuple[object, Prestarter[Any] | None]] = {}
+
+    def signature(
+        self,
+        compiled: component.Component,
+        export: component.ExportIndex,
+        func: component.Func,
+        store: wasmtime.Store,
+    ) -> Signature | None:
+        """The signature of `export` of `compiled` (read from `func` the first time), or None
+        when its types need wasmtime-py's own converters."""
+        key = (id(compiled), id(export))
+        with self._signatures_lock:
+            found = self._signatures.get(key)
+        if found is not None:
+            return found[2]
+        signature = Signature.of(func.type(store))
+        with self._signatures_lock:
+            self._signatures[key] = (compiled, export, signature)
+        return signature
+
+    def prestarter(
+        self,
+        keys: tuple[object, ...],
+        make: Callable[[], T],
+        close: Callable[[T], None],
+    ) -> Prestarter[T] | None:
+        """The prestarter of the call named by `keys` (objects, compared by identity), started
+        the second time it is asked for: an export called once, like `get-metadata` at load,
+        never gets one. None when prestarting is off or on that first time."""
+        if not self.prestart:
+            return None
+        key = tuple(id(item) for item in keys)
+        with self._signatures_lock:
+            found = self._prestarters.get(key)
+            if found is None:
+                self._prestarters[key] = (keys, None)
+                return None
+            if found[1] is None:
+                started: Prestarter[T] = Prestarter(make, close, name=str(len(self._prestarters)))
+                self._prestarters[key] = (keys, started)
+                return started
+            return found[1]
 
     def close(self) -> None:
-        """Close the linker and the engine (components and stores keep what they need)."""
+        """Stop the prestarters, then close the linker and the engine (components and stores
+        keep what they need)."""
+        with self._signatures_lock:
+            self._signatures.clear()
+            prestarters, self._prestarters = list(self._prestarters.values()), {}
+        for _keys, prestarter in prestarters:
+            if prestarter is not None:
+                prestarter.close()
         self.linker.close()
         self.engine.close()
 
@@ -122,10 +184,13 @@ class EpochTicker(Closing):
 
 
 class Engines(Closing):
-    """The engines of one runner, one per `EngineSettings`, all ticked by one `EpochTicker`."""
+    """The engines of one runner, one per `EngineSettings`, all ticked by one `EpochTicker`;
+    with `prestart`, each keeps fresh instances of the exports called more than once ready
+    ahead of need (`tool_runner.prestart`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, prestart: bool = False) -> None:
         self._lock = threading.Lock()
+        self._prestart = prestart
         self._engines: dict[EngineSettings, SandboxEngine] = {}
         self._ticker = EpochTicker()
 
@@ -134,7 +199,7 @@ class Engines(Closing):
         with self._lock:
             found = self._engines.get(settings)
             if found is None:
-                found = self._engines[settings] = SandboxEngine(settings)
+                found = self._engines[settings] = SandboxEngine(settings, prestart=self._prestart)
                 self._ticker.add(found.engine)
             return found
 

@@ -182,16 +182,23 @@ class ToolRunner(Closing):
     `cache_dir` is where compiled components are kept; callers resolve it at their edge, e.g.
     `default_cache_dir(os.environ)`. `cache_dir=None` resolves exactly that here, when the
     runner is built (the one place the library reads the environment for it); `cache=False`
-    compiles every time.
+    compiles every time. With `prestart`, a tool called more than once has its next fresh
+    sandbox made ahead of need on a background thread (each call still gets an instance no call
+    has used; see `tool_runner.prestart`).
     """
 
     def __init__(
-        self, policy: Policy | None = None, cache_dir: Path | None = None, *, cache: bool = True
+        self,
+        policy: Policy | None = None,
+        cache_dir: Path | None = None,
+        *,
+        cache: bool = True,
+        prestart: bool = False,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
         directory = cache_dir if cache_dir is not None else default_cache_dir(os.environ)
         self.cache = CompileCache(directory if cache else None)
-        self._engines = Engines()
+        self._engines = Engines(prestart=prestart)
         self._tools: list[Tool] = []
 
     def load(self, path: Path | str, policy: Policy | None = None, *, alone: bool = True) -> Tool:

@@ -25,6 +25,7 @@ from typing import Any
 import wasmtime
 from wasmtime import component
 
+from tool_runner.calls import Signature
 from tool_runner.engine import SandboxEngine, deadline_ticks
 from tool_runner.host import CURRENT_CALL, CallContext
 from tool_runner.policy import Limits, Policy
@@ -260,6 +261,14 @@ class Instance:
     store: wasmtime.Store
     func: component.Func
     captures: Captures
+    signature: Signature | None = None
+
+    def call(self, args: Sequence[Any]) -> Any:
+        """Call the export with `args` (through its signature when it has one); raises what
+        the guest or wasmtime raise."""
+        if self.signature is not None:
+            return self.signature.call(self.func, self.store, args)
+        return self.func(self.store, *args)
 
     def close(self) -> None:
         """Close the store now, on this thread (see `invoke`)."""
@@ -297,9 +306,16 @@ def invoke(
     """
     context = CallContext(policy=policy, log_budget=limits.max_output_bytes)
     token = CURRENT_CALL.set(context)
-    captures = warm.captures if warm is not None else Captures.for_limits(limits)
+    ahead = None
+    if warm is None and not keep:
+        ahead = engine.prestarter(
+            (compiled, export, policy),
+            lambda: _instantiate(engine, compiled, export, policy, limits),
+            Instance.close,
+        )
+    instance = warm if warm is not None else ahead.take() if ahead is not None else None
+    captures = instance.captures if instance is not None else Captures.for_limits(limits)
     store: wasmtime.Store | None = None
-    instance = warm
     try:
         if instance is not None:
             captures.stdout.reset()
@@ -307,11 +323,8 @@ def invoke(
             arm(instance.store, engine, limits)
         else:
             store = new_store(engine, policy, limits, captures)
-            func = engine.linker.instantiate(store, compiled).get_func(store, export)
-            if func is None:  # pragma: no cover - bind_world found it in the component type
-                raise wasmtime.WasmtimeError("the export is not a function")
-            instance = Instance(store, func, captures)
-        value = instance.func(instance.store, *args)
+            instance = _bind(engine, compiled, export, store, captures)
+        value = instance.call(args)
     except Exception as exc:  # noqa: BLE001 - every guest failure becomes a result
         failure = classify(exc, limits, captures)
         # The traceback holds the store in a cycle; break it so the store goes now.
@@ -323,6 +336,41 @@ def invoke(
         return Invocation(None, failure, captures, tuple(context.log))
     finally:
         CURRENT_CALL.reset(token)
-    if not keep:
+    if keep:
+        return Invocation(value, None, captures, tuple(context.log), instance)
+    if ahead is not None:
+        ahead.retire(instance)  # closed on the prestarter's thread, off this call's time
+    else:
         instance.close()
-    return Invocation(value, None, captures, tuple(context.log), instance if keep else None)
+    return Invocation(value, None, captures, tuple(context.log))
+
+
+def _instantiate(
+    engine: SandboxEngine,
+    compiled: component.Component,
+    export: component.ExportIndex,
+    policy: Policy,
+    limits: Limits,
+) -> Instance:
+    """A fresh instance in a new store, made ahead of a call (`invoke` re-arms its deadline)."""
+    captures = Captures.for_limits(limits)
+    store = new_store(engine, policy, limits, captures)
+    try:
+        return _bind(engine, compiled, export, store, captures)
+    except BaseException:
+        close_store(store, captures)
+        raise
+
+
+def _bind(
+    engine: SandboxEngine,
+    compiled: component.Component,
+    export: component.ExportIndex,
+    store: wasmtime.Store,
+    captures: Captures,
+) -> Instance:
+    """Instantiate `compiled` in `store` and find `export`; raises what instantiation raises."""
+    func = engine.linker.instantiate(store, compiled).get_func(store, export)
+    if func is None:  # pragma: no cover - bind_world found it in the component type
+        raise wasmtime.WasmtimeError("the export is not a function")
+    return Instance(store, func, captures, engine.signature(compiled, export, func, store))

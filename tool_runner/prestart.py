@@ -1,0 +1,117 @@
+"""Sandboxes made ahead of need: a background thread that keeps fresh instances ready and closes
+used ones, so that a call neither instantiates nor tears down on its own time.
+
+A call still gets an instance no call has ever used (the sandbox's security property: no state
+crosses from one call to the next); only *when* the instance is made changes. `Prestarter` knows
+nothing of wasmtime: it is given how to make one item and how to close one, and runs both on its
+thread. A failure to make one stops it from making more (the caller then makes its own and
+reports the failure as it always did); `close()` stops the thread, then closes every item it
+still holds, ready or retired.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from tool_runner.closing import Closing
+
+T = TypeVar("T")
+
+
+class Prestarter(Closing, Generic[T]):
+    """Keeps `depth` items made by `make` ready; closes retired items with `close`."""
+
+    def __init__(
+        self, make: Callable[[], T], close: Callable[[T], None], *, depth: int = 1, name: str = ""
+    ) -> None:
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        self._make = make
+        self._close = close
+        self._depth = depth
+        self._ready: deque[T] = deque()
+        self._retired: deque[T] = deque()
+        self._wake = threading.Condition()
+        self._stopped = False
+        self.failed: BaseException | None = None
+        """What stopped it from making items, if anything."""
+        self.made = 0
+        """How many items it has made."""
+        self._thread = threading.Thread(
+            target=self._run, name=f"tool-runner-prestart {name}".strip(), daemon=True
+        )
+        self._thread.start()
+
+    def take(self) -> T | None:
+        """A ready item, never used, or None when none is ready (the caller makes its own)."""
+        with self._wake:  # the next one is made once this one is retired, not during its call
+            return self._ready.popleft() if self._ready else None
+
+    def retire(self, item: T) -> None:
+        """Hand a used item over to be closed on the background thread (at once when stopped)."""
+        with self._wake:
+            if not self._stopped:
+                self._retired.append(item)
+                self._wake.notify()
+                return
+        self._close(item)
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until an item is ready (or making them failed); True when one is."""
+        with self._wake:
+            self._wake.wait_for(
+                lambda: bool(self._ready) or self.failed is not None or self._stopped, timeout_s
+            )
+            return bool(self._ready)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(
+                    lambda: (
+                        self._stopped
+                        or bool(self._retired)
+                        or (self.failed is None and len(self._ready) < self._depth)
+                    )
+                )
+                if self._stopped:
+                    return
+                retired = list(self._retired)
+                self._retired.clear()
+                wanted = self.failed is None and len(self._ready) < self._depth
+            for item in retired:
+                self._close(item)
+            if wanted:
+                self._make_one()
+
+    def _make_one(self) -> None:
+        try:
+            item = self._make()
+        except BaseException as exc:  # noqa: BLE001 - the caller's own attempt reports it
+            with self._wake:
+                self.failed = exc
+                self._wake.notify_all()
+            return
+        with self._wake:
+            self.made += 1
+            if not self._stopped:
+                self._ready.append(item)
+                self._wake.notify_all()
+                return
+        self._close(item)
+
+    def close(self) -> None:
+        """Stop the thread and close every item still held."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+        self._thread.join()
+        with self._wake:
+            items = [*self._ready, *self._retired]
+            self._ready.clear()
+            self._retired.clear()
+        for item in items:
+            self._close(item)
