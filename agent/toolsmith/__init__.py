@@ -17,7 +17,7 @@ from agent.toolsmith.draft import DraftError, ToolDraft, check_draft, read_draft
 from agent.toolsmith.errors import BuildError, LibraryError, ToolsmithError
 from agent.toolsmith.executor import ToolsmithExecutor, with_library
 from agent.toolsmith.library import Library, LibraryEntry, StoredTool
-from agent.toolsmith.smith import CREATE_TOOL, AutoApprove, Toolsmith
+from agent.toolsmith.smith import CREATE_TOOL, AutoApprove, Toolsmith, grant_key
 
 __all__ = [
     "CREATE_TOOL",
@@ -33,6 +33,7 @@ __all__ = [
     "ToolsmithError",
     "ToolsmithExecutor",
     "check_draft",
+    "grant_key",
     "read_draft",
     "with_library",
 ]

@@ -18,7 +18,7 @@ from agent.loop import ToolExecutor
 from agent.messages import ToolCall
 from agent.toolsmith.library import Library
 from agent.toolsmith.smith import CREATE_TOOL, Toolsmith
-from tool_runner import HostStats, Limits, ToolMetadata, ToolResult
+from tool_runner import HostStats, Policy, ToolMetadata, ToolResult
 
 
 class ToolsmithExecutor:
@@ -62,7 +62,7 @@ def with_library(
     library_dir: Path,
     approver: Approver | Callable[[], Approver],
     create: bool = False,
-    limits: Limits | None = None,
+    policy: Policy | None = None,
     cache_dir: Path | None = None,
 ) -> ToolExecutor:
     """`executor` plus the library's tools in `library_dir` (and `CreateTool` with `create`);
@@ -72,6 +72,6 @@ def with_library(
     if not create and not library.names():
         return executor
     smith = resources.enter_context(
-        Toolsmith(library, approver, limits=limits, cache_dir=cache_dir)
+        Toolsmith(library, approver, policy=policy, cache_dir=cache_dir)
     )
     return ToolsmithExecutor(executor, smith, create=create)

@@ -3,7 +3,9 @@
 A self-built tool is the prebuilt Python runner component (`build.ensure_runner`) plus the
 tool's source: each call runs the runner in a fresh sandbox store with the tool's source and
 arguments, under a policy with **no grants** (only the session's limits: time, memory, fuel,
-output), whatever the session granted its other tools.
+output), whatever the session granted its other tools, unless the person grants them to that
+tool by its key `library.NAME` (`grant_key`): a `[tools."library.NAME"]` section of the policy
+file, or a scoped flag such as `--dir library.NAME=PATH`.
 
 `create` takes `CreateTool`'s arguments: the draft is checked on the host (`draft.check_draft`:
 parsed, never run), put to the person through the `Approver` (name, description, parameters
@@ -29,7 +31,6 @@ from agent.toolsmith.library import Library, StoredTool
 from tool_runner import (
     ArgumentsError,
     Closing,
-    Limits,
     LoadError,
     Policy,
     ResultKind,
@@ -70,6 +71,13 @@ CREATE_TOOL = ToolMetadata(
     ),
 )
 APPROVE = ("yes", "no")
+GRANT_PREFIX = "library."
+
+
+def grant_key(name: str) -> str:
+    """The policy key a library tool's grants are given under (never a component's load name,
+    which cannot start with `library.` unless a person named a file so)."""
+    return f"{GRANT_PREFIX}{name}"
 
 
 class AutoApprove:
@@ -89,7 +97,8 @@ def approval_request(draft: ToolDraft, metadata: ToolMetadata) -> ApprovalReques
     detail = (
         f"Name: {draft.name}\nDescription: {draft.description}\nParameters: {params}\n"
         f"Source:\n{draft.source}\n"
-        "It runs in the sandbox with no files, network or environment."
+        "It runs in the sandbox with no files, network or environment (grant them to "
+        f"{grant_key(draft.name)} in the policy file if it needs any)."
     )
     return ApprovalRequest(
         kind="new_tool",
@@ -109,18 +118,20 @@ class Toolsmith(Closing):
         library: Library,
         approver: Approver | Callable[[], Approver],
         *,
-        limits: Limits | None = None,
+        policy: Policy | None = None,
         cache_dir: Path | None = None,
         stored: list[StoredTool] | None = None,
     ) -> None:
         self.library = library
         self._approver = approver
-        self.policy = Policy(limits=limits if limits is not None else Limits())
+        self.policy = policy if policy is not None else Policy()
+        """The session's policy: only a library tool's own section (`grant_key`) and the
+        limits apply to it, never the grants given to other tools or to all."""
         self._cache_dir = cache_dir
         found = stored if stored is not None else library.load_all()
         self._stored = {tool.metadata.name: tool for tool in found}
         self._runner: ToolRunner | None = None
-        self._runner_tools: dict[Path, Tool] = {}
+        self._runner_tools: dict[tuple[Path, str], Tool] = {}
 
     @property
     def approver(self) -> Approver:
@@ -187,7 +198,7 @@ class Toolsmith(Closing):
         except ArgumentsError as exc:
             return _failed(ResultKind.INVALID_ARGUMENTS, str(exc), tool=name)
         try:
-            runner = self._runner_tool(stored.runner_path)
+            runner = self._runner_tool(stored.runner_path, name)
         except (LoadError, ToolsmithError) as exc:
             return _failed(ResultKind.TOOL_ERROR, f"the runner did not load: {exc}", tool=name)
         request = {
@@ -199,14 +210,20 @@ class Toolsmith(Closing):
         result = runner.call(request)
         return result.model_copy(update={"tool": name, "arguments": canonical})
 
-    def _runner_tool(self, path: Path) -> Tool:
-        tool = self._runner_tools.get(path)
+    def policy_for(self, name: str) -> Policy:
+        """The policy a library tool runs under: its own grants (none unless a person gave
+        them to `grant_key(name)`) and the session's limits."""
+        return self.policy.for_tool(grant_key(name), alone=False)
+
+    def _runner_tool(self, path: Path, name: str) -> Tool:
+        key = (path, name)
+        tool = self._runner_tools.get(key)
         if tool is None:
             if self._runner is None:
                 from tool_runner import ToolRunner
 
-                self._runner = ToolRunner(policy=self.policy, cache_dir=self._cache_dir)
-            tool = self._runner_tools[path] = self._runner.load(path)
+                self._runner = ToolRunner(policy=Policy(), cache_dir=self._cache_dir)
+            tool = self._runner_tools[key] = self._runner.load(path, self.policy_for(name))
         return tool
 
     def close(self) -> None:

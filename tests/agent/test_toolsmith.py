@@ -5,17 +5,20 @@ model-written code is denied files and the network and is stopped when it loops.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from toolsmith_fixtures import library_with_runner
 
 from agent.approval import Refuse, ScriptedApprover
-from agent.config import LoopSettings
+from agent.config import AgentSettings, LoopSettings
 from agent.events import Answer, Event, ToolCallFinished
-from agent.fake import FakeBackend, FakeExecutor
+from agent.fake import FakeBackend, FakeExecutor, FakeLoader
 from agent.loop import run_agent
+from agent.paths import user_paths
+from agent.session import Session
 from agent.toolsmith import (
     CREATE_TOOL,
     AutoApprove,
@@ -26,7 +29,7 @@ from agent.toolsmith import (
     ToolsmithExecutor,
     build,
 )
-from tool_runner import Limits, ResultKind
+from tool_runner import Limits, Policy, ResultKind, policy_from_options
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +50,8 @@ def library(tmp_path: Path) -> Library:
 
 @pytest.fixture
 def smith(library: Library) -> Iterator[Toolsmith]:
-    with Toolsmith(library, ScriptedApprover(["yes"]), limits=Limits(timeout_s=2)) as made:
+    policy = Policy(limits=Limits(timeout_s=2))
+    with Toolsmith(library, ScriptedApprover(["yes"]), policy=policy) as made:
         yield made
 
 
@@ -222,3 +226,50 @@ def test_create_tool_is_offered_only_when_enabled(smith: Toolsmith) -> None:
     assert CREATE_TOOL not in off.specs()
     on = ToolsmithExecutor(FakeExecutor({}), smith, create=True)
     assert CREATE_TOOL in on.specs()
+
+
+READ_NOTE = "def probe():\n    return open('/workspace/note.txt').read()\n"
+
+
+def test_grants_to_all_tools_do_not_reach_a_self_built_one(
+    library: Library, tmp_path: Path
+) -> None:
+    (tmp_path / "note.txt").write_text("secret")
+    policy = policy_from_options(None, dirs=[str(tmp_path)])  # an unscoped --dir
+    with Toolsmith(library, Refuse(), policy=policy) as smith:
+        assert "FileNotFoundError" in run_source(smith, READ_NOTE)
+
+
+def test_a_person_can_grant_a_self_built_tool_by_its_library_key(
+    library: Library, tmp_path: Path
+) -> None:
+    (tmp_path / "note.txt").write_text("granted")
+    policy = policy_from_options(None, dirs=[f"library.probe={tmp_path}"])
+    with Toolsmith(library, Refuse(), policy=policy) as smith:
+        smith.save(ToolDraft(name="probe", description="probe", source=READ_NOTE), approved_by="t")
+        assert smith.call("probe", {}).text == "granted"
+        other = ToolDraft(name="other", description="o", source=READ_NOTE.replace("probe", "other"))
+        smith.save(other, approved_by="t")
+        assert "FileNotFoundError" in str(smith.call("other", {}).error)  # its own grants only
+
+
+def test_a_session_offers_create_tool_and_asks_its_approver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, component_path: Callable[[str], Path]
+) -> None:
+    monkeypatch.setenv("LLM_AGENT_DATA_DIR", str(tmp_path / "data"))
+    library = library_with_runner(user_paths(os.environ).library_dir)
+    backend = FakeBackend([create_call(FIXED), call("word_count", text="a b c"), "3 words"])
+    settings = AgentSettings(
+        components=(component_path("echo"),), in_process=True, create_tools=True, syntax="json"
+    )
+    with Session.open(settings, loader=FakeLoader(backend)) as session:
+        assert [tool.name for tool in session.tools] == ["CreateTool", "Echo"]
+        session.approver = approver = ScriptedApprover(["yes"])  # as a front end installs it
+        events = list(session.ask("How many words in 'a b c'?"))
+    created, counted = (finished.result for finished in results(events))
+    assert created.ok and counted.ok and json.loads(counted.text) == {"words": 3}
+    assert len(approver.asked) == 1 and library.names() == ["word_count"]
+    # later sessions load it without --create-tools; CreateTool is not offered
+    plain = AgentSettings(components=(component_path("echo"),), in_process=True)
+    with Session.open(plain, loader=FakeLoader(FakeBackend())) as session:
+        assert [tool.name for tool in session.tools] == ["Echo", "word_count"]
