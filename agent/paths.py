@@ -7,6 +7,7 @@
     paths.library_dir   # ~/.local/share/llm-agent/library           (tools the agent wrote)
     paths.logs_db       # ~/.local/share/llm-agent/logs.db           (run and chat history)
     paths.policy_file   # ~/.config/llm-agent/policy.toml            (grants a person approved)
+    paths.tools_lock    # ~/.config/llm-agent/tools.lock             (pinned components)
 
 `$LLM_AGENT_CONFIG_DIR` and `$LLM_AGENT_DATA_DIR` move the two roots (tests point them at a
 temporary folder); `$XDG_CONFIG_HOME`/`$XDG_DATA_HOME` are honoured through platformdirs on
@@ -43,6 +44,11 @@ class UserPaths(BaseModel):
     def policy_file(self) -> Path:
         """The user's sandbox policy (grants approved with "always" are written here)."""
         return self.config_dir / "policy.toml"
+
+    @property
+    def tools_lock(self) -> Path:
+        """The components' pinned sha256s (`agent tools lock`; `tool_runner.lock`)."""
+        return self.config_dir / "tools.lock"
 
     @property
     def models_dir(self) -> Path:

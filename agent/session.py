@@ -43,6 +43,7 @@ from tool_runner import (
     ToolMetadata,
     policy_from_params,
 )
+from tool_runner.lock import with_lock
 from tool_runner.result import CapabilityRequest
 
 
@@ -91,8 +92,10 @@ def sandbox_policy(settings: AgentSettings) -> Policy:
     params = settings.model_dump(include=set(SANDBOX_PARAMS))
     try:
         policy = policy_from_params({**params, "policy_file": settings.policy})
-        # the grants a person approved with "always" (agent.capabilities)
-        return load_user_grants(policy, user_paths(os.environ).policy_file)
+        # the grants a person approved with "always" (agent.capabilities), and the pins of
+        # `agent tools lock` (a component whose bytes changed is refused)
+        paths = user_paths(os.environ)
+        return with_lock(load_user_grants(policy, paths.policy_file), paths.tools_lock)
     except PolicyError as exc:
         raise ConfigError(str(exc)) from exc
 
