@@ -30,6 +30,7 @@ from tool_runner import (
     PoolSettings,
     ResultKind,
     ToolMetadata,
+    ToolParam,
     ToolResult,
     ToolRunner,
     ToolRunnerError,
@@ -212,7 +213,18 @@ def _print_metadata(path: Path, metadata: ToolMetadata) -> None:
     _echo("  Parameters:")
     for param in metadata.params:
         optional = "" if param.required else ", optional"
-        _echo(f"    - {param.name}: {param.description} ({param.type}{optional})")
+        _echo(f"    - {param.name}: {param.description} ({param.type}{_limits(param)}{optional})")
+
+
+def _limits(param: ToolParam) -> str:
+    """`, one of: a, b` or `, from 1 to 10` when the parameter declares them, else ''."""
+    if param.enum:
+        return ", one of: " + ", ".join(param.enum)
+    if param.minimum is not None and param.maximum is not None:
+        return f", from {param.minimum} to {param.maximum}"
+    if param.minimum is not None:
+        return f", at least {param.minimum}"
+    return f", at most {param.maximum}" if param.maximum is not None else ""
 
 
 def _describe(path: Path, metadata: ToolMetadata, as_json: bool) -> None:

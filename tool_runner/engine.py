@@ -25,7 +25,7 @@ from wasmtime import component
 
 from tool_runner.calls import Signature
 from tool_runner.closing import Closing
-from tool_runner.host import HOST_INTERFACE, host_http_get, host_log
+from tool_runner.host import HOST_INTERFACES, host_http_get, host_log
 from tool_runner.memory import HOST_FUNCTIONS as MEMORY_FUNCTIONS
 from tool_runner.memory import MEMORY_INTERFACE
 from tool_runner.prestart import Prestarter
@@ -77,9 +77,10 @@ class SandboxEngine(Closing):
         self.engine = wasmtime.Engine(config)  # takes ownership of the config
         self.linker = component.Linker(self.engine)
         self.linker.add_wasip2()
-        with self.linker.root() as root, root.add_instance(HOST_INTERFACE) as host:
-            host.add_func("log", host_log)
-            host.add_func("http-get", host_http_get)
+        for interface in HOST_INTERFACES:
+            with self.linker.root() as root, root.add_instance(interface) as host:
+                host.add_func("log", host_log)
+                host.add_func("http-get", host_http_get)
         with self.linker.root() as root, root.add_instance(MEMORY_INTERFACE) as memory:
             for name, function in MEMORY_FUNCTIONS:
                 memory.add_func(name, function)

@@ -25,6 +25,7 @@ from tool_runner.grants import normalise_host
 from tool_runner.policy import Policy
 
 HOST_INTERFACE = "llm-agent:tool/host@0.1.0"
+HOST_INTERFACES = (HOST_INTERFACE, "llm-agent:tool/host@0.2.0")  # the same services in both
 MAX_LOG_LINE = 4096
 
 

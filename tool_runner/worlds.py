@@ -31,7 +31,7 @@ from tool_runner.metadata import ToolMetadata, ToolParam, ToolUsage, World
 
 TOOL_INTERFACE = re.compile(r"^llm-agent:tool/tool(@0\.[12]\.[0-9]+)?$")
 _WASI = re.compile(r"^wasi:(cli|clocks|filesystem|io|random|sockets)/[a-z0-9-]+@0\.2\.[0-9]+$")
-_HOST = re.compile(r"^llm-agent:tool/host(@0\.1\.[0-9]+)?$")
+_HOST = re.compile(r"^llm-agent:(tool/host|memory/store)(@0\.[12]\.[0-9]+)?$")  # host.py, memory.py
 
 
 class Binding(Protocol):

@@ -36,6 +36,7 @@ TZDATA_DIR := tools/datetime/build/deps
 # llm-agent:tool@0.1.0, tool-world, none). 0.2.0 types the enums and bounds (wit-lib/README).
 WIT_calculator := wit-lib/tool-0.2
 WIT_datetime := wit-lib/tool-0.2
+WIT_http-get := wit-lib/tool-0.2
 WORLD_http-get := host-tool-world
 DEPS_datetime := $(TZDATA_DIR)/.tzdata-$(TZDATA_VERSION)
 PATH_datetime := -p $(TZDATA_DIR)

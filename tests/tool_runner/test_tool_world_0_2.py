@@ -58,6 +58,17 @@ def test_the_shipped_datetime_tool_is_built_against_0_2(
     assert b"llm-agent:tool/tool@0.2.0" in exported
 
 
+def test_a_0_2_tool_gets_the_host_services_under_0_2(
+    component_path: Callable[[str], Path],
+) -> None:
+    path = component_path("http-get")
+    assert b"llm-agent:tool/host@0.2.0" in path.read_bytes()
+    with ToolRunner() as runner:
+        refused = runner.load(path).call({"url": "http://127.0.0.1:9/"})
+    assert refused.kind is ResultKind.TOOL_ERROR  # the host answered: no host is allowed
+    assert "not allowed" in (refused.error or "")
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
