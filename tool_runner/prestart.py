@@ -6,15 +6,20 @@ crosses from one call to the next); only *when* the instance is made changes. `P
 nothing of wasmtime: it is given how to make one item and how to close one, and runs both on its
 thread. A failure to make one stops it from making more (the caller then makes its own and
 reports the failure as it always did); `close()` stops the thread, then closes every item it
-still holds, ready or retired.
+still holds, ready or retired. Prestarters still open when the interpreter exits are closed by
+an `atexit` hook, while their threads still run: an item left to the garbage collector during
+shutdown would release wasmtime's output sinks into a finalizing interpreter (see
+`tool_runner.sandbox._Sink`).
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tool_runner.closing import Closing
 
@@ -44,6 +49,7 @@ class Prestarter(Closing, Generic[T]):
             target=self._run, name=f"tool-runner-prestart {name}".strip(), daemon=True
         )
         self._thread.start()
+        _OPEN.add(self)
 
     def take(self) -> T | None:
         """A ready item, never used, or None when none is ready (the caller makes its own)."""
@@ -108,10 +114,21 @@ class Prestarter(Closing, Generic[T]):
         with self._wake:
             self._stopped = True
             self._wake.notify_all()
-        self._thread.join()
+        _OPEN.discard(self)
+        if self._thread is not threading.current_thread():
+            self._thread.join()
         with self._wake:
             items = [*self._ready, *self._retired]
             self._ready.clear()
             self._retired.clear()
         for item in items:
             self._close(item)
+
+
+_OPEN: weakref.WeakSet[Prestarter[Any]] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_prestarters() -> None:
+    for prestarter in list(_OPEN):
+        prestarter.close()

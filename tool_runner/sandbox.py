@@ -309,7 +309,7 @@ def invoke(
     ahead = None
     if warm is None and not keep:
         ahead = engine.prestarter(
-            (compiled, export, policy),
+            (compiled, export, policy, limits),
             lambda: _instantiate(engine, compiled, export, policy, limits),
             Instance.close,
         )

@@ -4,6 +4,8 @@ still gets an instance no call has used, armed with its own deadline when it is 
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -120,3 +122,21 @@ def test_a_sandbox_made_ahead_gets_its_deadline_when_taken(
     looping = tool.call({"mode": "loop"})
     assert looping.kind is ResultKind.TIMEOUT and looping.error == "timed out after 0.05 s"
     assert tool.call({"mode": "echo", "arg": "again"}).output == "again"
+
+
+def test_a_prestarting_runner_left_open_still_exits_cleanly(
+    component_path: Callable[[str], Path],
+) -> None:
+    # sandboxes held ready at exit are closed by an atexit hook, not by a finalizing interpreter
+    code = (
+        "import sys\n"
+        "from tool_runner import ToolRunner\n"
+        "tool = ToolRunner(prestart=True, cache=False).load(sys.argv[1])\n"
+        "for _ in range(4):\n"
+        "    assert tool.call({'message': 'hi'}).stdout.strip() == 'hi'\n"
+    )
+    command = [sys.executable, "-c", code, str(component_path("print"))]
+    for _ in range(3):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "panicked" not in done.stderr and "abort" not in done.stderr.lower()
