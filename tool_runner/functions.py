@@ -4,7 +4,9 @@ A component that exports neither tool world is read by its types: every function
 at the top level or in an exported interface (any package), becomes a tool whose parameters
 come from the WIT parameter types (`wit_types`) and whose name and description come from the
 component's own WIT docs (`wit_docs`) where it has them. The tool's name is the function's
-name; when two exports define the same name, each is qualified by its interface (`shop.find`).
+name; when two exports define the same name, each is qualified by its interface (`shop_find`:
+WIT names have no `_`, so a qualified name never clashes with a plain one, and it stays a valid
+name for MCP, OpenAI functions and NATS endpoints).
 A function that takes or returns what has no JSON form (resources, futures, streams) refuses
 the whole component, in one line naming the function. componentize-py's build-time `init`
 hook (the `exports` instance it adds to every component) is not a tool.
@@ -109,7 +111,7 @@ def bind_functions(
     for export in exports:
         name = export.name
         if clashes[name] > 1 and export.interface is not None:
-            name = f"{_short(export.interface)}.{export.name}"
+            name = f"{_short(export.interface)}_{export.name}"
         bindings.append(_binding(path, export, name, docs))
     names = Counter(binding.metadata.name for binding in bindings)
     repeated = sorted(name for name, count in names.items() if count > 1)

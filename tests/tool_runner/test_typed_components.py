@@ -39,7 +39,7 @@ def shop(typed_runner: ToolRunner, shop_path: Path) -> dict[str, Tool]:  # noqa:
 def test_each_exported_function_is_a_tool_qualified_only_when_names_clash(
     inventory: dict[str, Tool], shop: dict[str, Tool]
 ) -> None:
-    assert list(inventory) == ["describe", "pieces", "total", "or-default", "stock.describe"]
+    assert list(inventory) == ["describe", "pieces", "total", "or-default", "stock_describe"]
     assert list(shop) == ["greet", "sum-points", "describe", "divide", "find", "centre"]
     assert {tool.world for tool in inventory.values()} == {"functions"}
     assert inventory["pieces"].metadata.version == "0.2.0"
@@ -52,7 +52,7 @@ def test_descriptions_come_from_the_components_wit_docs(inventory: dict[str, Too
         "pieces": "Total pieces in an item (a box holds 12, a pallet 480).",
         "total": "The sum of the values; an error for an empty list.",
         "or-default": "The value, or the fallback when it is absent.",
-        "stock.describe": "Is this the same name as the shop's? It is not (no clash here).",
+        "stock_describe": "Is this the same name as the shop's? It is not (no clash here).",
     }
 
 
@@ -135,7 +135,7 @@ def test_c_calls_lower_records_enums_options_lists_and_lift_results(
     assert inventory["or-default"].call({"fallback": 9}).output == "9"
     assert inventory["or-default"].call({"value": None, "fallback": 9}).output == "9"
     item = {"sku": 1234, "count": 0, "unit": "pallet"}
-    assert inventory["stock.describe"].call({"it": item}).output == "sku 1234: 0 pallet"
+    assert inventory["stock_describe"].call({"it": item}).output == "sku 1234: 0 pallet"
     assert inventory["describe"].call({}).output == "inventory 0.2.0"
 
 
@@ -233,7 +233,7 @@ def test_a_toolset_serves_every_tool_of_a_component(
 ) -> None:
     tools = ToolSet(typed_runner, files=[inventory_path])
     assert [tool.name for tool in tools.tools()] == sorted(
-        ["describe", "pieces", "total", "or-default", "stock.describe"]
+        ["describe", "pieces", "total", "or-default", "stock_describe"]
     )
     total = tools.tool("total")
     assert total is not None
@@ -256,7 +256,7 @@ def test_tool_runner_lists_the_tools_with_their_schemas(inventory_path: Path) ->
         "pieces",
         "total",
         "or-default",
-        "stock.describe",
+        "stock_describe",
     ]
     assert listed[1]["input_schema"]["properties"]["it"]["properties"]["unit"]["enum"] == [
         "piece",
@@ -288,7 +288,7 @@ def test_tool_runner_asks_which_tool_and_refuses_bad_json_in_one_line(
     assert several.returncode == 2
     assert several.stderr == (
         "tool-runner: error: the component has 5 tools, choose one with --tool: describe, "
-        "pieces, total, or-default, stock.describe\n"
+        "pieces, total, or-default, stock_describe\n"
     )
     bad = _tool_runner("-c", str(inventory_path), "--in-process", "-t", "pieces", "--it", "{")
     assert bad.returncode == 2
