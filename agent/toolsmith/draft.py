@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
 import re
 from typing import Any
 
@@ -89,9 +90,10 @@ def read_draft(arguments: dict[str, Any]) -> ToolDraft:
 def check_draft(draft: ToolDraft, taken: set[str]) -> ToolMetadata:
     """The draft's metadata when it builds; raises DraftError (names already in `taken`, compared
     ignoring case, are refused)."""
-    if not NAME.fullmatch(draft.name):
+    if not NAME.fullmatch(draft.name) or keyword.iskeyword(draft.name):
         raise DraftError(
-            f"name {draft.name!r}: use a Python identifier (letters, digits, _; at most 64)"
+            f"name {draft.name!r}: use a Python identifier that is not a keyword (letters, "
+            "digits, _; at most 64)"
         )
     if draft.name.lower() in {name.lower() for name in taken}:
         raise DraftError(f"name {draft.name!r} is already a tool: choose another name")

@@ -156,6 +156,16 @@ def test_a_name_already_taken_is_refused(smith: Toolsmith) -> None:
     assert "already a tool" in str(result.error)
 
 
+@pytest.mark.parametrize("name", ["class", "word count", "../x", "", "x" * 65])
+def test_a_name_must_be_an_identifier(smith: Toolsmith, name: str) -> None:
+    arguments = json.loads(create_call(FIXED, name=name))["arguments"]
+    result = smith.create(arguments, taken=set())
+    assert result.kind is ResultKind.TOOL_ERROR
+    assert "CreateTool needs name" in str(result.error) or "use a Python identifier" in str(
+        result.error
+    )
+
+
 def run_source(smith: Toolsmith, source: str) -> str:
     draft = ToolDraft(name="probe", description="probe", source=source)
     smith.save(draft, approved_by="test")
