@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from toolsmith_fixtures import library_with_runner
 
 from agent.approval import Refuse
 from agent.cli import main
+from agent.fake import FakeBackend, FakeLoader
 from agent.paths import user_paths
 from agent.toolsmith import Library, Toolsmith
 
@@ -54,3 +57,50 @@ def test_bad_files_are_one_line_errors(library: Library, tmp_path: Path) -> None
     assert "parameter 'x': annotate it str, int, float or bool" in result.output
     missing = CliRunner().invoke(main, ["tools", "new", "--from", str(tmp_path / "none.py")])
     assert missing.exit_code == 1 and "cannot read" in missing.output
+
+
+WRITE = json.dumps(
+    {
+        "name": "CreateTool",
+        "arguments": {
+            "name": "double",
+            "description": "Doubles a number",
+            "parameters": '{"type": "object", "properties": {"n": {"type": "integer"}}, '
+            '"required": ["n"]}',
+            "source": "def double(n):\n    return n * 2\n",
+        },
+    }
+)
+USE = json.dumps({"name": "double", "arguments": {"n": 21}})
+
+
+def _run(echo: Path, *flags: str, replies: list[str]) -> Result:
+    args = ["run", "-p", "Double 21", "-c", str(echo), "--in-process", "--syntax", "json"]
+    args += ["--no-log", "--json", *flags]
+    loader = FakeLoader(FakeBackend(replies))
+    return CliRunner().invoke(main, args, catch_exceptions=False, obj=loader)
+
+
+def _results(output: str) -> list[dict[str, object]]:
+    transcript = json.loads(output)
+    return [call["result"] for step in transcript["steps"] for call in step["calls"]]
+
+
+def test_agent_run_refuses_new_tools_unless_approved(
+    library: Library, component_path: Callable[[str], Path]
+) -> None:
+    echo = component_path("echo")
+    refused = _run(echo, "--create-tools", replies=[WRITE, "I cannot."])
+    assert refused.exit_code == 0, refused.output
+    (result,) = _results(refused.output)
+    assert "--approve-new-tools" in str(result["error"]) and library.names() == []
+    approved = _run(
+        echo, "--create-tools", "--approve-new-tools", replies=[WRITE, USE, "It is 42."]
+    )
+    assert approved.exit_code == 0, approved.output
+    created, doubled = _results(approved.output)
+    assert created["ok"] and doubled["output"] == "42"
+    assert "(--approve-new-tools)" in library.load("double").entry.approved_by
+    without = _run(echo, replies=[USE, "42"])  # a later run: no flag needed to use it
+    (reused,) = _results(without.output)
+    assert reused["output"] == "42"
