@@ -87,7 +87,7 @@ def runner_key() -> str:
 
 def ensure_runner(directory: Path) -> Path:
     """The runner component in `directory`, built when missing or when its bytes do not match
-    its recorded sha256; raises BuildError."""
+    its recorded sha256 (`runner_digest` then reads it); raises BuildError."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"python-runner-{runner_key()}.wasm"
     recorded = path.with_suffix(".sha256")
@@ -99,3 +99,8 @@ def ensure_runner(directory: Path) -> Path:
         recorded.write_text(sha256_file(built) + "\n")
         built.replace(path)
     return path
+
+
+def runner_digest(path: Path) -> str:
+    """The sha256 recorded beside a runner that `ensure_runner` just returned (and checked)."""
+    return path.with_suffix(".sha256").read_text().strip()

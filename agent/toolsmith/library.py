@@ -85,9 +85,17 @@ class Library:
             raise LibraryError(name, "not a tool name")
         return self.directory / name
 
-    def save(self, draft: ToolDraft, *, runner: Path, approved_by: str) -> StoredTool:
-        """Store an approved draft (replacing one of the same name) and return it as loaded;
-        raises LibraryError."""
+    def save(
+        self,
+        draft: ToolDraft,
+        *,
+        runner: Path,
+        approved_by: str,
+        runner_sha256: str | None = None,
+    ) -> StoredTool:
+        """Store an approved draft (replacing one of the same name) on `runner` (whose sha256
+        is read unless the caller just checked it) and return it as loaded; raises
+        LibraryError."""
         folder = self._folder(draft.name)
         entry = LibraryEntry(
             name=draft.name,
@@ -95,7 +103,7 @@ class Library:
             parameters=draft.parameters,
             source_sha256=hashlib.sha256(draft.source.encode()).hexdigest(),
             runner=runner.name,
-            runner_sha256=sha256_file(runner),
+            runner_sha256=runner_sha256 if runner_sha256 is not None else sha256_file(runner),
             approved_by=approved_by,
             approved_at=datetime.now(timezone.utc),
         )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.approval import ApprovalRequest, Approver
 from agent.executor import match_name
-from agent.toolsmith.build import ensure_runner
+from agent.toolsmith.build import ensure_runner, runner_digest
 from agent.toolsmith.draft import DraftError, ToolDraft, check_draft, read_draft
 from agent.toolsmith.errors import ToolsmithError
 from agent.toolsmith.library import Library, StoredTool
@@ -132,6 +132,7 @@ class Toolsmith(Closing):
         self._stored = {tool.metadata.name: tool for tool in found}
         self._runner: ToolRunner | None = None
         self._runner_tools: dict[tuple[Path, str], Tool] = {}
+        self._runner_file: tuple[Path, str] | None = None  # checked once per toolsmith
 
     @property
     def approver(self) -> Approver:
@@ -175,8 +176,13 @@ class Toolsmith(Closing):
     def save(self, draft: ToolDraft, *, approved_by: str) -> StoredTool:
         """Store an approved draft on the current runner and offer it; raises ToolsmithError
         (BuildError when the runner cannot be built)."""
-        runner = ensure_runner(self.library.runner_dir)
-        stored = self.library.save(draft, runner=runner, approved_by=approved_by)
+        if self._runner_file is None or not self._runner_file[0].is_file():
+            runner = ensure_runner(self.library.runner_dir)
+            self._runner_file = (runner, runner_digest(runner))
+        runner, digest = self._runner_file
+        stored = self.library.save(
+            draft, runner=runner, approved_by=approved_by, runner_sha256=digest
+        )
         self._stored[stored.metadata.name] = stored
         return stored
 
