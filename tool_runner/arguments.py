@@ -50,8 +50,21 @@ def canonical_arguments(metadata: ToolMetadata, args: Mapping[str, ArgValue]) ->
     for param in metadata.params:
         value = args.get(param.name)
         if value is not None:
-            canonical[param.name] = canonical_value(param, value)
+            canonical[param.name] = _unicode(param, canonical_value(param, value))
     return canonical
+
+
+def _unicode(param: ToolParam, text: str) -> str:
+    """`text` when it is valid Unicode; a lone surrogate (which JSON's `\ud800` escape can
+    write) has no UTF-8 form, and lowering it into a component fails (for a `char`, wasmtime's
+    C API aborts the process), so it is a bad argument here; raises ArgumentsError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArgumentsError(
+            f"parameter {param.name!r} is not valid Unicode (it holds a lone surrogate)"
+        ) from None
+    return text
 
 
 def canonical_value(param: ToolParam, value: ArgValue) -> str:

@@ -98,6 +98,10 @@ def _lower(value: Any, ty: Any) -> Any:
     if isinstance(ty, component.Char | component.String | component.EnumType):
         if not isinstance(value, str):
             raise LoweringError(f"expected a string, got {value!r}")
+        if isinstance(ty, component.Char) and len(value) != 1:
+            raise LoweringError(f"expected one character, got {len(value)}")
+        # no UTF-8 form: lowering fails, and for a char wasmtime's C API aborts the process
+        value.encode("utf-8")
         return value
     if type(ty) in INTEGER_RANGES:
         return _integer(value, INTEGER_RANGES[type(ty)])

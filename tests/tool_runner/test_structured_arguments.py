@@ -173,3 +173,20 @@ def test_type_schema_must_agree_with_the_type(fields: dict[str, Any], message: s
 def test_an_unknown_schema_keyword_is_refused_not_ignored() -> None:
     with pytest.raises(SchemaMismatch, match="unsupported schema keyword 'pattern'"):
         check("x", {"type": "string", "pattern": "y"})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"points": [], "letter": "\ud800"},
+        {"points": [{"x": 1, "label": "a\udfffb"}]},
+        {"points": '[{"x": 1, "label": "\\ud83d"}]'},  # JSON's escape of a lone surrogate
+    ],
+)
+def test_a_lone_surrogate_is_a_bad_argument(args: dict[str, Any]) -> None:
+    with pytest.raises(ArgumentsError, match="is not valid Unicode"):
+        canonical_arguments(META, args)
+
+
+def test_a_surrogate_pair_written_in_json_is_one_character() -> None:
+    assert canonical_arguments(META, {"points": [], "letter": "😀"})["letter"] == "😀"

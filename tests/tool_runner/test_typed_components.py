@@ -181,6 +181,16 @@ def test_bad_arguments_are_refused_before_any_wasm_runs(
     assert result.elapsed_ms < 50  # nothing was instantiated
 
 
+def test_a_lone_surrogate_never_reaches_wasmtime(shop: dict[str, Tool]) -> None:
+    """wasmtime's C API aborts the whole process lowering a surrogate `char`: refused first."""
+    letter = shop["describe"].call({"c": "red", "p": [], "s": {"tag": "dot"}, "letter": "\ud800"})
+    name = shop["greet"].call({"name": "a\udc00", "times": 1})
+    for result in (letter, name):
+        assert result.kind is ResultKind.INVALID_ARGUMENTS
+        assert "is not valid Unicode (it holds a lone surrogate)" in (result.error or "")
+    assert shop["greet"].call({"name": "😀", "times": 1}).output == "hello 😀"
+
+
 def test_load_refuses_a_component_of_several_tools_naming_them(
     typed_runner: ToolRunner,
     inventory_path: Path,  # noqa: F811
