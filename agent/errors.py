@@ -154,7 +154,8 @@ class HubUnreachableError(ModelStoreError):
     def __init__(self, endpoint: str, reason: str) -> None:
         super().__init__(
             f"cannot reach the Hugging Face Hub ({endpoint}: {reason}): download the file "
-            "elsewhere and run with MODEL=path/to/file.gguf make run-agent"
+            "elsewhere and pass it with -m path/to/file.gguf; for the demo, run with "
+            "MODEL=path/to/file.gguf make run-agent"
         )
         self.endpoint = endpoint
         self.reason = reason

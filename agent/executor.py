@@ -158,17 +158,21 @@ class NoTools:
 def component_paths(components: Sequence[Path], tools_dir: Path) -> list[Path]:
     """The components to load: the `-c` ones if any, else every `*.wasm` in `tools_dir`.
 
-    Raises ConfigError when there is nothing to load (saying to run `make components`).
+    Raises ConfigError when there is nothing to load (saying which flags would help).
     """
     if components:
         return list(components)
     if not tools_dir.is_dir():
         raise ConfigError(
-            f"tools directory {tools_dir} does not exist; run `make components` or pass -c FILE"
+            f"tools directory {tools_dir} does not exist: pass an existing --tools-dir, -c FILE "
+            "or --no-tools (in the repository, `make components` builds the tools)"
         )
     found = sorted(tools_dir.glob("*.wasm"))
     if not found:
-        raise ConfigError(f"no components in {tools_dir}; run `make components` or pass -c FILE")
+        raise ConfigError(
+            f"no components in {tools_dir}: pass another --tools-dir, -c FILE or --no-tools "
+            "(in the repository, `make components` builds the tools)"
+        )
     return found
 
 

@@ -266,6 +266,7 @@ def test_not_a_gguf_is_a_one_line_error(echo: Path, tmp_path: Path) -> None:
 def test_missing_tools_dir_says_to_build_components(tiny_model_path: Path, tmp_path: Path) -> None:
     result = invoke("run", "-m", tiny_model_path, "-p", "hi", "--tools-dir", tmp_path / "none")
     assert result.exit_code == 2 and "make components" in result.output
+    assert "pass an existing --tools-dir, -c FILE or --no-tools" in result.output
 
 
 def test_a_component_that_is_not_wasm_is_a_one_line_error(
