@@ -102,6 +102,8 @@ def _lower(value: Any, ty: Any) -> Any:
             raise LoweringError(f"expected one character, got {len(value)}")
         # no UTF-8 form: lowering fails, and for a char wasmtime's C API aborts the process
         value.encode("utf-8")
+        if isinstance(ty, component.EnumType) and value not in ty.names:
+            raise LoweringError(f"{value!r} is not one of the enum's cases")
         return value
     if type(ty) in INTEGER_RANGES:
         return _integer(value, INTEGER_RANGES[type(ty)])
@@ -117,6 +119,9 @@ def _lower(value: Any, ty: Any) -> Any:
             setattr(record, name, None if item is None else _lower(item, field))
         return record
     if isinstance(ty, component.FlagsType):
+        unknown = set(value) - set(ty.names)
+        if unknown:
+            raise LoweringError(f"unknown flag {sorted(unknown)[0]!r}")
         return set(value)
     if isinstance(ty, component.OptionType):
         return None if value is None else _lower(value, ty.payload)

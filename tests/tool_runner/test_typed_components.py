@@ -309,3 +309,21 @@ def test_tool_runner_asks_which_tool_and_refuses_bad_json_in_one_line(
     assert unknown.returncode == 0  # --list does not need a tool
     missing = _tool_runner("-c", str(inventory_path), "--in-process", "-t", "nope")
     assert "no tool 'nope' in the component" in missing.stderr
+
+
+def test_lowering_checks_the_wit_type_itself_not_only_the_schema(
+    inventory: dict[str, Tool], shop: dict[str, Tool]
+) -> None:
+    """Defence in depth: what the schema check would refuse never reaches wasmtime either."""
+    from tool_runner.values import LoweringError
+
+    pieces, describe = inventory["pieces"], shop["describe"]
+    crate = {"it": '{"sku": 1, "count": 1, "unit": "crate"}'}
+    with pytest.raises(LoweringError, match="'crate' is not one of the enum's cases"):
+        pieces._binding.lower(crate, pieces.metadata.params)
+    bogus = {"c": "red", "p": '["bogus"]', "s": '{"tag": "dot"}', "letter": "x"}
+    with pytest.raises(LoweringError, match="unknown flag 'bogus'"):
+        describe._binding.lower(bogus, describe.metadata.params)
+    wide = {"it": '{"sku": 1, "count": 65536, "unit": "box"}'}
+    with pytest.raises(LoweringError, match="out of range 0..65535"):
+        pieces._binding.lower(wide, pieces.metadata.params)
