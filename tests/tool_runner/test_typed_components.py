@@ -327,3 +327,23 @@ def test_lowering_checks_the_wit_type_itself_not_only_the_schema(
     wide = {"it": '{"sku": 1, "count": 65536, "unit": "box"}'}
     with pytest.raises(LoweringError, match="out of range 0..65535"):
         pieces._binding.lower(wide, pieces.metadata.params)
+
+
+def test_a_tools_directory_hot_loads_every_tool_of_a_component(
+    typed_runner: ToolRunner,
+    inventory_path: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    tools = ToolSet(typed_runner, directory=tmp_path)
+    assert tools.tools() == ()
+    (tmp_path / "inventory.wasm").write_bytes(inventory_path.read_bytes())
+    assert tools.refresh() == []
+    assert len(tools.tools()) == 5 and tools.tool("stock_describe") is not None
+    clash = tmp_path / "zz-again.wasm"  # the same tool names again: refused whole, in one line
+    clash.write_bytes(inventory_path.read_bytes())
+    (problem,) = tools.refresh()
+    assert "zz-again.wasm" in problem and "tool name 'describe' is already used" in problem
+    assert len(tools.tools()) == 5
+    (tmp_path / "inventory.wasm").unlink()
+    clash.unlink()
+    assert tools.refresh() == [] and tools.tools() == ()
