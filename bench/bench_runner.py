@@ -94,7 +94,9 @@ def measure_component(
         ahead = runner.load(path)
         ahead.call(args)  # the second call of a tool starts making sandboxes ahead
         ahead.call(args)
-        gap_s = max(0.002, 3 * fresh / 1000)  # room to make the next one between calls
+        # room to make the next one between calls (eager memory: a Python tool's takes longer
+        # than its fresh call)
+        gap_s = min(max(0.005, 10 * fresh / 1000), 0.25)
         prestarted = median_ms(lambda: ahead.call(args), max(calls // 4, 10), gap_s=gap_s)
         back_to_back = median_ms(lambda: ahead.call(args), calls)
     return {

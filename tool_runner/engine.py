@@ -12,6 +12,7 @@ manager; `Engines.close()` stops and joins the ticker, then closes the linkers a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import platform
@@ -46,22 +47,31 @@ def deadline_ticks(timeout_s: float) -> int:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """The engine configuration; part of the compile-cache key."""
+    """The engine configuration; part of the compile-cache key.
+
+    `eager_memory` initialises an instance's linear memory by copying its data when it is
+    instantiated, instead of mapping the component's memory image copy-on-write (wasmtime's
+    default), whose pages then fault in one by one during the first call: a componentize-py
+    tool's first call touches a few hundred of them. Eager copying makes instantiation slower
+    and the first call fast, the right trade when sandboxes are made ahead of need
+    (`Engines(prestart=True)`); wasmtime refuses an artifact compiled for the other mode.
+    """
 
     fuel: bool = False
+    eager_memory: bool = False
 
     def digest(self) -> str:
         """A short digest of everything that makes a compiled artifact engine-specific."""
-        text = "|".join(
-            [
-                f"wasmtime={wasmtime_version()}",
-                f"machine={platform.machine()}",
-                f"system={platform.system()}",
-                "epoch=1",
-                f"fuel={int(self.fuel)}",
-            ]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        parts = [
+            f"wasmtime={wasmtime_version()}",
+            f"machine={platform.machine()}",
+            f"system={platform.system()}",
+            "epoch=1",
+            f"fuel={int(self.fuel)}",
+        ]
+        if self.eager_memory:  # absent by default: existing caches keep their keys
+            parts.append("memory=eager")
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 class SandboxEngine(Closing):
@@ -73,6 +83,7 @@ class SandboxEngine(Closing):
         config.wasm_component_model = True
         config.epoch_interruption = True
         config.consume_fuel = settings.fuel
+        config.memory_init_cow = not settings.eager_memory
         self.settings = settings
         self.engine = wasmtime.Engine(config)  # takes ownership of the config
         self.linker = component.Linker(self.engine)
@@ -196,7 +207,11 @@ class Engines(Closing):
         self._ticker = EpochTicker()
 
     def get(self, settings: EngineSettings) -> SandboxEngine:
-        """The engine for `settings`, created (with its linker) on first use."""
+        """The engine for `settings`, created (with its linker) on first use; with `prestart`,
+        one that initialises memory eagerly (`EngineSettings.eager_memory`): instantiation
+        then happens ahead of need and the call itself faults no pages in."""
+        if self._prestart:
+            settings = dataclasses.replace(settings, eager_memory=True)
         with self._lock:
             found = self._engines.get(settings)
             if found is None:

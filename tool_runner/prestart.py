@@ -41,6 +41,7 @@ class Prestarter(Closing, Generic[T]):
         self._retired: deque[T] = deque()
         self._wake = threading.Condition()
         self._stopped = False
+        self._making = True  # the thread starts by making one: a first take waits for it
         self.failed: BaseException | None = None
         """What stopped it from making items, if anything."""
         self.made = 0
@@ -52,8 +53,11 @@ class Prestarter(Closing, Generic[T]):
         _OPEN.add(self)
 
     def take(self) -> T | None:
-        """A ready item, never used, or None when none is ready (the caller makes its own)."""
+        """A ready item, never used; when one is being made, it waits for that one (making
+        another at the same time would only halve the machine for both). None when none is
+        ready or coming (stopped, or making failed): the caller makes its own."""
         with self._wake:  # the next one is made once this one is retired, not during its call
+            self._wake.wait_for(lambda: bool(self._ready) or not self._making)
             return self._ready.popleft() if self._ready else None
 
     def retire(self, item: T) -> None:
@@ -87,11 +91,11 @@ class Prestarter(Closing, Generic[T]):
                     return
                 retired = list(self._retired)
                 self._retired.clear()
-                wanted = self.failed is None and len(self._ready) < self._depth
+                self._making = self.failed is None and len(self._ready) < self._depth
+            if self._making:  # the next call's sandbox first, then the cleaning up
+                self._make_one()
             for item in retired:
                 self._close(item)
-            if wanted:
-                self._make_one()
 
     def _make_one(self) -> None:
         try:
@@ -99,10 +103,12 @@ class Prestarter(Closing, Generic[T]):
         except BaseException as exc:  # noqa: BLE001 - the caller's own attempt reports it
             with self._wake:
                 self.failed = exc
+                self._making = False
                 self._wake.notify_all()
             return
         with self._wake:
             self.made += 1
+            self._making = False
             if not self._stopped:
                 self._ready.append(item)
                 self._wake.notify_all()
