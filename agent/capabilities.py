@@ -29,9 +29,16 @@ from typing import Any, Protocol
 
 from agent.approval import ApprovalRequest, Approver
 from agent.messages import ToolCall
-from tool_runner import Policy, PolicyError, ToolMetadata, ToolResult
-from tool_runner.grants import DirGrant, ToolGrants, digest_key
-from tool_runner.result import CapabilityRequest
+from tool_runner import (
+    CapabilityRequest,
+    DirGrant,
+    Policy,
+    PolicyError,
+    ToolGrants,
+    ToolMetadata,
+    ToolResult,
+    digest_key,
+)
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib

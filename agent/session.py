@@ -36,15 +36,15 @@ from agent.toolsmith import with_library
 from agent.transcript import TranscriptRecorder
 from tool_runner import (
     SANDBOX_PARAMS,
+    CapabilityRequest,
     Closing,
     HostStats,
     Policy,
     PolicyError,
     ToolMetadata,
     policy_from_params,
+    with_lock,
 )
-from tool_runner.lock import with_lock
-from tool_runner.result import CapabilityRequest
 
 
 class LoadedModel(ChatBackend, Protocol):

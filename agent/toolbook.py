@@ -23,9 +23,8 @@ from agent.config import AgentSettings
 from agent.executor import component_paths
 from agent.paths import user_paths
 from agent.session import sandbox_policy
-from tool_runner import ToolRunner
-from tool_runner.grants import ToolGrants
-from tool_runner.lock import ToolEntry, ToolLock, entries
+from tool_runner import ToolEntry, ToolGrants, ToolLock, ToolRunner
+from tool_runner import lock_entries as entries
 
 LockState = Literal["locked", "unlocked", "changed"]
 

@@ -24,6 +24,7 @@ from tool_runner.errors import (
     LoadError,
     MetadataError,
     NotWasmError,
+    PinnedError,
     PolicyError,
     ProtocolError,
     ToolHostError,
@@ -31,6 +32,9 @@ from tool_runner.errors import (
     UnknownWorldError,
     UnsatisfiedImportsError,
 )
+from tool_runner.grants import ToolGrants, digest_key, load_name
+from tool_runner.lock import ToolEntry, ToolLock, with_lock
+from tool_runner.lock import entries as lock_entries
 from tool_runner.memory import MemoryGrant
 from tool_runner.metadata import (
     ArgValue,
@@ -50,12 +54,13 @@ from tool_runner.policy import (
     policy_from_params,
 )
 from tool_runner.pool import PoolSettings, WorkerPool
-from tool_runner.result import ResultKind, ToolResult
+from tool_runner.result import CapabilityRequest, ResultKind, ToolResult
 from tool_runner.superagent import parse_arguments, schema_params, typed_arguments
 from tool_runner.terminal import for_terminal
 from tool_runner.tool_host import HostStats, ToolHost
 
 if TYPE_CHECKING:
+    from tool_runner.mcp_server import McpToolServer
     from tool_runner.nats_host import NatsHost
     from tool_runner.runner import Tool, ToolRunner
 
@@ -64,6 +69,7 @@ _LAZY = {
     "Tool": "tool_runner.runner",
     "ToolRunner": "tool_runner.runner",
     "NatsHost": "tool_runner.nats_host",  # loads nats-py
+    "McpToolServer": "tool_runner.mcp_server",  # loads the mcp SDK
 }
 
 
@@ -77,11 +83,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "MARKER",
+    "MAX_INTEGER_DIGITS",
     "SANDBOX_PARAMS",
-    "ArgumentsError",
     "ArgValue",
+    "ArgumentsError",
     "CacheError",
     "CallNotationError",
+    "CapabilityRequest",
     "Closing",
     "CompileError",
     "ComponentNotFoundError",
@@ -90,21 +99,24 @@ __all__ = [
     "HostStats",
     "Limits",
     "LoadError",
-    "MARKER",
-    "MAX_INTEGER_DIGITS",
+    "McpToolServer",
     "MemoryGrant",
     "MetadataError",
     "NatsHost",
     "NotWasmError",
     "ParamType",
+    "PinnedError",
     "Policy",
     "PolicyError",
     "PoolSettings",
     "ProtocolError",
     "ResultKind",
     "Tool",
+    "ToolEntry",
+    "ToolGrants",
     "ToolHost",
     "ToolHostError",
+    "ToolLock",
     "ToolMetadata",
     "ToolParam",
     "ToolResult",
@@ -119,8 +131,11 @@ __all__ = [
     "canonical_arguments",
     "coerce_bare",
     "default_cache_dir",
+    "digest_key",
     "example_calls",
     "for_terminal",
+    "load_name",
+    "lock_entries",
     "parse_arguments",
     "policy_from_options",
     "policy_from_params",
@@ -128,4 +143,5 @@ __all__ = [
     "read_integer",
     "schema_params",
     "typed_arguments",
+    "with_lock",
 ]

@@ -35,9 +35,8 @@ from agent.history import HistoryRecorder, HistoryStore
 from agent.paths import user_paths
 from agent.session import ModelLoader
 from agent.toolsmith import AutoApprove
-from tool_runner import ToolRunnerError, default_cache_dir, for_terminal
+from tool_runner import CapabilityRequest, ToolRunnerError, default_cache_dir, for_terminal
 from tool_runner.options import sandbox_options
-from tool_runner.result import CapabilityRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
