@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -130,6 +131,7 @@ class Chat:
         was before it)."""
         renderer = self._renderer
         recorder = self.session.recorder()
+        started = time.perf_counter()
         self.history.begin(text)
         events = self.session.ask(text)
         assert isinstance(events, Generator)  # Session.ask is a generator function
@@ -146,7 +148,7 @@ class Chat:
         transcript = recorder.transcript()
         self.exchanges.append(transcript)
         if self.output.verbosity >= 1:
-            echo(footer(transcript, transcript.totals.get("generation_s", 0.0)), err=True)
+            echo(footer(transcript, time.perf_counter() - started), err=True)
 
     def _help(self, argument: str) -> None:
         for name, (summary, _) in COMMANDS.items():

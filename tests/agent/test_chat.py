@@ -45,6 +45,8 @@ def test_chat_keeps_the_conversation_and_exits_on_eof(echo: Path) -> None:
     assert fake.prompts[1].startswith(fake.prompts[0] + "first answer")
     added = result.stderr.split("Prompt (step 1, added): ")[1]
     assert "second question" in added and "first question" not in added
+    footers = [line for line in result.stderr.splitlines() if line.startswith("fake.gguf · ")]
+    assert len(footers) == 2 and all(" · 1 step · 0 tool calls · " in f for f in footers)
 
 
 def test_chat_exit_command_and_reset(echo: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import main
-from agent.cli.run import EXIT_CODES, EXIT_INTERRUPTED
+from agent.cli.run import EXIT_CODES, EXIT_DENIED, EXIT_INTERRUPTED
 from agent.config import ENV_PREFIX, AgentSettings, read_config_file, resolve_settings
 from tool_runner import Policy
 
@@ -36,7 +36,7 @@ def test_every_setting_has_its_variable_in_the_doc(usage: str) -> None:
 
 
 def test_every_exit_code_is_in_the_doc(usage: str) -> None:
-    for code in (0, 1, 2, *EXIT_CODES.values(), EXIT_INTERRUPTED):
+    for code in (0, 1, 2, *EXIT_CODES.values(), EXIT_DENIED, EXIT_INTERRUPTED):
         assert re.search(rf"^\| {code} \| ", usage, re.M), code
 
 
