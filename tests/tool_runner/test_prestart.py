@@ -3,7 +3,9 @@ still gets an instance no call has used, armed with its own deadline when it is 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import platform
 import subprocess
 import sys
 import threading
@@ -15,6 +17,7 @@ import pytest
 from fast_limits import FAST_LIMITS
 
 from tool_runner import Limits, Policy, ResultKind, ToolRunner
+from tool_runner.engine import EngineSettings, wasmtime_version
 from tool_runner.prestart import Prestarter
 
 
@@ -140,3 +143,27 @@ def test_a_prestarting_runner_left_open_still_exits_cleanly(
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stderr
         assert "panicked" not in done.stderr and "abort" not in done.stderr.lower()
+
+
+def test_sandboxes_made_ahead_copy_their_memory_in_and_have_a_cache_key_of_their_own() -> None:
+    default, eager = EngineSettings(), EngineSettings(eager_memory=True)
+    assert default.digest() != eager.digest()
+    # the default key is the one caches already hold: nothing is recompiled for it
+    text = (
+        f"wasmtime={wasmtime_version()}|machine={platform.machine()}|"
+        f"system={platform.system()}|epoch=1|fuel=0"
+    )
+    assert default.digest() == hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_a_python_tool_called_with_sandboxes_made_ahead_answers_every_time(
+    component_path: Callable[[str], Path],
+) -> None:
+    with ToolRunner(prestart=True) as runner:  # the suite's compile cache
+        tool = runner.load(component_path("calculator"))
+        outputs = []
+        for expression in ("6*7", "2**100", "6*7", "2**100"):
+            time.sleep(0.05)
+            outputs.append(tool.call({"expression": expression}).output)
+        assert outputs == ["42", str(2**100), "42", str(2**100)]
+        assert len(_prestart_threads()) == 1
