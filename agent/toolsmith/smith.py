@@ -131,7 +131,7 @@ class Toolsmith(Closing):
         found = stored if stored is not None else library.load_all()
         self._stored = {tool.metadata.name: tool for tool in found}
         self._runner: ToolRunner | None = None
-        self._runner_tools: dict[tuple[Path, str], Tool] = {}
+        self._runner_tools: dict[tuple[Path, str], Tool] = {}  # by runner and policy (JSON)
         self._runner_file: tuple[Path, str] | None = None  # checked once per toolsmith
 
     @property
@@ -222,14 +222,17 @@ class Toolsmith(Closing):
         return self.policy.for_tool(grant_key(name), alone=False)
 
     def _runner_tool(self, path: Path, name: str) -> Tool:
-        key = (path, name)
+        """The runner loaded under `name`'s policy: tools with the same grants (as a rule,
+        none) share one load."""
+        policy = self.policy_for(name)
+        key = (path, policy.model_dump_json())
         tool = self._runner_tools.get(key)
         if tool is None:
             if self._runner is None:
                 from tool_runner import ToolRunner
 
                 self._runner = ToolRunner(policy=Policy(), cache_dir=self._cache_dir)
-            tool = self._runner_tools[key] = self._runner.load(path, self.policy_for(name))
+            tool = self._runner_tools[key] = self._runner.load(path, policy)
         return tool
 
     def close(self) -> None:
