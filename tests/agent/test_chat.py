@@ -193,3 +193,20 @@ def test_terminal_approver_refuses_on_eof() -> None:
     assert TerminalApprover(read_line).ask(request) == "reject"
     assert match_choice("a", ("approve", "always")) is None  # ambiguous
     assert match_choice("ALWAYS", ("approve", "always")) == "always"
+
+
+def test_a_denied_capability_is_put_to_the_person(
+    component_path: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # the directory a "once" grant mounts at /workspace
+    (work / "hello.txt").write_text("hi\n")
+    files = component_path("files")
+    fake = FakeBackend(["USE_TOOL: Files, op=list", "One file."] * 2)
+    result = chat("-c", files, input="what is here?\nonce\nand now?\ndeny\n", fake=fake)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("Approval needed (capability, files): ") == 2
+    assert "Answer [once/session/always/deny]: " in result.stderr
+    assert "Execution result: .: 1 entry\nhello.txt (3 bytes)" in result.stderr
+    assert "no directory is granted" in result.stderr  # the second time, refused
