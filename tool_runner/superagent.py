@@ -5,8 +5,10 @@ come from `meta()`, its parameters from the metadata's `arguments` text, calls g
 `invoke` with the arguments as one JSON object, and `execution-error.reason` is the tool's error.
 
 `arguments` may be a JSON Schema object (`{"type": "object", "properties": {...}, "required":
-[...]}`, each property a scalar fragment as `ToolParam.from_wire` reads it, plus an optional
-`description`), or the seed's loose form `{ "endpoint": String }`: names and Rust- or
+[...]}`): a scalar property (type, enum, bounds) is read as `ToolParam.from_wire` reads it, any
+other (an array, an object, a string with `maxLength`...) becomes a parameter with that
+`type_schema`, in the vocabulary `schema_check` checks values against (anything else is
+refused). Or the seed's loose form `{ "endpoint": String }`: names and Rust- or
 JSON-style type names (`String`, `i64`, `f64`, `bool`, `integer`, ...), every one required
 unless written `Option<T>` or `T?`. Arguments reach the guest typed (integers as JSON numbers,
 booleans as `true`/`false`), after the runner validated them against these parameters.
@@ -23,7 +25,8 @@ from pydantic import ValidationError
 
 from tool_runner.arguments import INTEGER
 from tool_runner.errors import MetadataError
-from tool_runner.metadata import ParamType, ToolMetadata, ToolParam
+from tool_runner.metadata import PARAM_TYPES, ParamType, ToolMetadata, ToolParam
+from tool_runner.schema_check import ANNOTATIONS, KEYWORDS
 
 if TYPE_CHECKING:  # the parsing and typing here are public and load without wasmtime
     import wasmtime
@@ -50,6 +53,7 @@ _LOOSE_ENTRY = re.compile(
 )
 _SCHEMA_ROOT_KEYS = {"type", "properties", "required", "additionalProperties", "$schema", "title"}
 _IGNORED_PROPERTY_KEYS = ("description", "title")
+_SCALAR_KEYS = ("type", "enum", "minimum", "maximum")
 
 
 def find_function(
@@ -104,7 +108,7 @@ def parse_arguments(text: str) -> tuple[ToolParam, ...]:
 
 
 def schema_params(schema: dict[str, Any]) -> tuple[ToolParam, ...]:
-    """The parameters of a JSON Schema object of scalar properties; raises ValueError."""
+    """The parameters of a JSON Schema object (see the module docstring); raises ValueError."""
     if schema.get("type", "object") != "object":
         raise ValueError('the schema\'s "type" must be "object"')
     unknown = sorted(set(schema) - _SCHEMA_ROOT_KEYS - {"description"})
@@ -127,8 +131,55 @@ def schema_params(schema: dict[str, Any]) -> tuple[ToolParam, ...]:
         if not isinstance(description, str):
             raise ValueError(f"parameter {name!r}: description must be a string")
         wire = {k: v for k, v in fragment.items() if k not in _IGNORED_PROPERTY_KEYS}
-        params.append(_param(name, description, json.dumps(wire), name in required))
+        if set(wire) <= set(_SCALAR_KEYS) and wire.get("type") in PARAM_TYPES:
+            params.append(_param(name, description, json.dumps(wire), name in required))
+        else:
+            params.append(_structured(name, description, wire, name in required))
     return tuple(params)
+
+
+def _structured(name: str, description: str, schema: dict[str, Any], required: bool) -> ToolParam:
+    """A parameter whose values are checked against `schema` (`ToolParam.type_schema`)."""
+    if schema.get("type") not in (*PARAM_TYPES, "array", "object"):
+        raise ValueError(
+            f'parameter {name!r}: give its "type" (string, integer, number, '
+            "boolean, array or object)"
+        )
+    _check_vocabulary(name, schema)
+    try:
+        return ToolParam(
+            name=name,
+            description=description,
+            type=schema["type"],
+            required=required,
+            type_schema=schema,
+        )
+    except ValidationError as exc:
+        reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"parameter {name!r}: {reason}") from None
+
+
+def _check_vocabulary(name: str, schema: Any, depth: int = 0) -> None:
+    """Refuse keywords the value checks do not know, at any depth (none passes unchecked)."""
+    if depth > 32:
+        raise ValueError(f"parameter {name!r}: the schema nests too deeply")
+    if not isinstance(schema, dict):
+        raise ValueError(f"parameter {name!r}: a schema must be an object")
+    unknown = sorted(set(schema) - KEYWORDS - ANNOTATIONS)
+    if unknown:
+        raise ValueError(f"parameter {name!r}: unsupported schema keyword {unknown[0]!r}")
+    nested: list[Any] = []
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            nested.append(schema[key])
+    for key in ("prefixItems", "oneOf", "anyOf"):
+        nested.extend(schema.get(key) or [])
+    properties = schema.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise ValueError(f'parameter {name!r}: "properties" must be an object')
+    nested.extend(properties.values())
+    for inner in nested:
+        _check_vocabulary(name, inner, depth + 1)
 
 
 def _param(name: str, description: str, wire: str, required: bool) -> ToolParam:
@@ -188,10 +239,13 @@ def _loose_param(name: str, kind: object) -> ToolParam:
 def typed_arguments(params: tuple[ToolParam, ...], canonical: dict[str, str]) -> dict[str, Any]:
     """The canonical (validated) argument strings as JSON values of their parameters' types."""
     types = {p.name: p.type for p in params}
+    structured = {p.name for p in params if p.type_schema is not None}
     typed: dict[str, Any] = {}
     for name, text in canonical.items():
         kind = types.get(name, "string")
-        if kind == "integer":
+        if name in structured and kind != "string":  # canonical: compact JSON text
+            typed[name] = json.loads(text)
+        elif kind == "integer":
             typed[name] = int(text)
         elif kind == "number":  # canonical: an integral number is written as an integer
             typed[name] = int(text) if INTEGER.fullmatch(text) else float(text)

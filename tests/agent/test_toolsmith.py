@@ -283,3 +283,18 @@ def test_a_session_offers_create_tool_and_asks_its_approver(
     plain = AgentSettings(components=(component_path("echo"),), in_process=True)
     with Session.open(plain, loader=FakeLoader(FakeBackend())) as session:
         assert [tool.name for tool in session.tools] == ["Echo", "word_count"]
+
+
+def test_a_tool_can_take_structured_arguments(smith: Toolsmith) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"numbers": {"type": "array", "items": {"type": "number"}, "minItems": 1}},
+        "required": ["numbers"],
+    }
+    source = "def average(numbers):\n    return sum(numbers) / len(numbers)\n"
+    arguments = {"name": "average", "description": "Mean", "parameters": schema, "source": source}
+    assert smith.create(arguments, taken=set()).ok
+    assert smith.call("average", {"numbers": [1, 2, 4.5]}).text == "2.5"
+    assert smith.call("average", {"numbers": "[3]"}).text == "3.0"  # JSON text, as a model writes
+    refused = smith.call("average", {"numbers": []})
+    assert refused.kind is ResultKind.INVALID_ARGUMENTS and "numbers" in str(refused.error)

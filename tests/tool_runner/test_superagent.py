@@ -168,7 +168,11 @@ def test_argument_descriptions(text: str, expected: list[tuple[str, str, bool]])
         ("[1, 2]", "expected a JSON object"),
         ("{ endpoint String }", "cannot read 'endpoint String'"),
         ("{a: String, a: i32}", "repeated"),
-        ('{"type": "object", "properties": {"x": {"type": "array"}}}', "'x'"),
+        (
+            '{"properties": {"x": {"type": "array", "items": {"type": "string", "format": "a"}}}}',
+            "parameter 'x': unsupported schema keyword 'format'",
+        ),
+        ('{"properties": {"x": {"items": {"type": "string"}}}}', 'give its "type"'),
         ('{"type": "object", "properties": {}, "required": ["y"]}', "'y' is not among"),
         ('{"type": "object", "properties": {"x": {"type": "string", "pattern": "a"}}}', "pattern"),
         ('{"type": "object", "properties": {}, "oneOf": []}', "unsupported schema keyword"),
@@ -177,6 +181,25 @@ def test_argument_descriptions(text: str, expected: list[tuple[str, str, bool]])
 def test_bad_argument_descriptions_say_why(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_arguments(text)
+
+
+def test_array_and_object_properties_take_json_values() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "numbers": {"type": "array", "items": {"type": "number"}, "description": "Values"},
+            "options": {"type": "object", "properties": {"round": {"type": "boolean"}}},
+            "code": {"type": "string", "maxLength": 3},
+        },
+        "required": ["numbers"],
+    }
+    numbers, options, code = parse_arguments(json.dumps(schema))
+    assert (numbers.type, numbers.required, numbers.description) == ("array", True, "Values")
+    assert numbers.type_schema == {"type": "array", "items": {"type": "number"}}
+    assert options.type == "object" and code.type_schema == {"type": "string", "maxLength": 3}
+    canonical = {"numbers": "[1,2.5]", "options": '{"round":true}', "code": "abc"}
+    typed = typed_arguments((numbers, options, code), canonical)
+    assert typed == {"numbers": [1, 2.5], "options": {"round": True}, "code": "abc"}
 
 
 def test_typed_arguments_follow_the_parameters() -> None:
