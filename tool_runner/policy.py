@@ -31,6 +31,7 @@ from tool_runner.grants import (
     parse_env,
     scope_of,
 )
+from tool_runner.memory import MemoryGrant
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
@@ -77,6 +78,9 @@ class Policy(BaseModel):
     tool_limits: dict[str, Limits] = Field(default_factory=dict)
     tools: dict[str, ToolGrants] = Field(default_factory=dict)
     pins: dict[str, str] = Field(default_factory=dict)
+    memory: MemoryGrant | None = Field(
+        default=None, description="A key-value memory for llm-agent:memory/store (none: empty)."
+    )
 
     @field_validator("env")
     @classmethod
@@ -140,6 +144,11 @@ class Policy(BaseModel):
     def check_scoped(self, names: Sequence[str]) -> None:
         """Refuse unscoped grants when more than one tool is loaded: they would reach every
         tool. Raises PolicyError with a one-line hint naming the tool-scoped form."""
+        if len(names) >= 2 and self.memory is not None:
+            raise PolicyError(
+                f"a memory grant would reach all {len(names)} tools loaded; grant memory to a "
+                "policy of one component"
+            )
         if len(names) < 2 or self.unscoped.empty:
             return
         grants = self.unscoped.describe()
@@ -177,6 +186,7 @@ class Policy(BaseModel):
                 "limits": own.limits or self.limits,
                 "tools": {},
                 "pins": {},
+                "memory": self.memory if alone else None,
             }
         )
 

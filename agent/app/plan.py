@@ -220,6 +220,11 @@ def _check_tool_source(app: App, name: str, entry: ToolEntry) -> None:
         source = app.resolve_path(entry.dir)
         if not source.is_dir():
             raise app.error(("tools", name, "dir"), f"no such directory: {source}")
+        if entry.grants.memory:
+            raise app.error(
+                ("tools", name, "grants", "memory"),
+                "memory is granted to one component: use 'component', not 'dir'",
+            )
 
 
 def _check_cycles(app: App) -> None:
