@@ -113,8 +113,10 @@ class HumanRenderer:
         self._at_line_start = True
         self._last_prompt = ""
         self._streamed = ""  # this step's reply as shown on stdout
+        self._label = ""  # what the status line says while it is shown
 
     def _still(self) -> None:
+        self._label = ""
         if self.spinner is not None:
             self.spinner.stop()
 
@@ -127,10 +129,12 @@ class HumanRenderer:
         if isinstance(event, StepStarted):
             self._step_started(event)
             return
+        if isinstance(event, Token) and event.reasoning and self.verbosity < 2:
+            self._thinking()  # a reasoning model's thinking is shown with -vv only
+            return
         self._still()
         if isinstance(event, Token) and event.reasoning:
-            if self.verbosity >= 2:  # a reasoning model's thinking: with -vv only
-                echo(event.text, nl=False, err=True)
+            echo(event.text, nl=False, err=True)
         elif isinstance(event, Token):
             self._streamed += event.text
             if self.stream:
@@ -155,6 +159,12 @@ class HumanRenderer:
             self._answer(event)
         elif isinstance(event, RunStopped):
             echo(f"Agent stopped: {event.message}", err=True)
+
+    def _thinking(self) -> None:
+        """Hidden reasoning is coming: the status line says so (instead of a still screen)."""
+        if self.spinner is not None and self._label != "thinking":
+            self._label = "thinking"
+            self.spinner.start(self._label)
 
     def interrupted(self) -> None:
         """The run was cancelled (Ctrl-C): end the line in progress."""
@@ -194,7 +204,8 @@ class HumanRenderer:
                 echo(f"Prompt: {event.prompt}", err=True)
         self._last_prompt = event.prompt
         if self.spinner is not None:
-            self.spinner.start("reading the prompt")
+            self._label = "reading the prompt"
+            self.spinner.start(self._label)
 
     def _step_finished(self, event: StepFinished) -> None:
         self._newline()
