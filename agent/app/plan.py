@@ -220,10 +220,10 @@ def _check_tool_source(app: App, name: str, entry: ToolEntry) -> None:
         source = app.resolve_path(entry.dir)
         if not source.is_dir():
             raise app.error(("tools", name, "dir"), f"no such directory: {source}")
-        if entry.grants.memory:
+        if not entry.grants.empty:
             raise app.error(
-                ("tools", name, "grants", "memory"),
-                "memory is granted to one component: use 'component', not 'dir'",
+                ("tools", name, "grants"),
+                "grants are given to one component: list it with 'component', not 'dir'",
             )
 
 

@@ -382,3 +382,15 @@ def test_agents_sharing_a_model_each_get_their_own_context_back(office: Path) ->
         assert team.ask("What is 17 * 23?").answer == "17 * 23 = 391."
     # manager -> clerk: the manager's context saved; clerk -> manager: the manager's restored
     assert len(backend.saved) == 2 and backend.loaded == [backend.saved[0]]
+
+
+def test_grants_go_to_one_component_not_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    text = TEAM.replace("{extra}", "").replace(
+        'component = "{components}/files-tool-component.wasm"\n    grants',
+        'dir = "{components}"\n    grants',
+        1,
+    )
+    path = write_app(tmp_path, text)
+    with pytest.raises(AppFileError, match="tools.files.grants: grants are given to one component"):
+        load_app(path)
