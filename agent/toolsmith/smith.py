@@ -164,8 +164,8 @@ class Toolsmith(Closing):
             )
         try:
             stored = self.save(draft, approved_by=self._approved_by())
-        except ToolsmithError as exc:
-            return _failed(ResultKind.TOOL_ERROR, f"the tool could not be built: {exc}")
+        except (ToolsmithError, OSError) as exc:  # no runner, or the library cannot be written
+            return _failed(ResultKind.TOOL_ERROR, f"the tool could not be stored: {exc}")
         params = ", ".join(f"{p.name}: {p.type}" for p in stored.metadata.params)
         return ToolResult(
             tool=CREATE_TOOL.name,

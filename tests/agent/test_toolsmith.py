@@ -298,3 +298,12 @@ def test_a_tool_can_take_structured_arguments(smith: Toolsmith) -> None:
     assert smith.call("average", {"numbers": "[3]"}).text == "3.0"  # JSON text, as a model writes
     refused = smith.call("average", {"numbers": []})
     assert refused.kind is ResultKind.INVALID_ARGUMENTS and "numbers" in str(refused.error)
+
+
+def test_a_library_that_cannot_be_written_is_a_tool_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    with Toolsmith(Library(blocked), AutoApprove()) as smith:
+        result = smith.create(json.loads(create_call(FIXED))["arguments"], taken=set())
+    assert result.kind is ResultKind.TOOL_ERROR
+    assert str(result.error).startswith("the tool could not be stored: ")
