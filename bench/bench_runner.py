@@ -48,6 +48,9 @@ def median_ms(run: Callable[[], object], repeat: int, inner: int = 1, gap_s: flo
     for _ in range(repeat):
         if gap_s:
             time.sleep(gap_s)
+            awake = time.perf_counter() + 0.0005  # back on a CPU before the clock starts
+            while time.perf_counter() < awake:
+                pass
         start = time.perf_counter()
         for _ in range(inner):
             run()
@@ -176,7 +179,11 @@ def targets(results: dict[str, dict[str, float]]) -> list[str]:
         for (figure, target_kind), limit in TARGETS.items():
             if kind != target_kind:
                 continue
-            keys = [figure] + ([f"{figure}_prestarted"] if f"{figure}_prestarted" in row else [])
+            keys = [
+                key
+                for key in (figure, f"{figure}_prestarted", f"{figure}_prestart_back_to_back")
+                if key in row
+            ]
             best = min(keys, key=lambda key: row[key])
             verdict = "meets" if row[best] <= limit else "misses"
             lines.append(
