@@ -21,6 +21,7 @@ import click
 from agent.app import App, Team, TeamEvent, TeamReply, load_app
 from agent.app.inspect import AppReport, app_info, check_app, clean
 from agent.app.sessions import DEFAULT_SESSION, SessionStore, check_session_name
+from agent.cli.chat import open_reader
 from agent.errors import AgentError, ConfigError
 from agent.events import (
     Answer,
@@ -172,23 +173,16 @@ def chat_app(ctx: click.Context, /, app_file: Path, session: str | None, verbose
 
 
 def _lines() -> Iterator[str]:
-    """The user's lines until Ctrl-D (a Ctrl-C at the prompt just starts a new line)."""
+    """The user's lines until Ctrl-D (edited with history on a terminal, as `agent chat`); a
+    Ctrl-C at the prompt just starts a new line."""
+    reader = open_reader(os.environ)
     while True:
         try:
-            if sys.stdin.isatty():
-                line = input("> ")
-            else:
-                raw = sys.stdin.readline()
-                if not raw:
-                    return
-                line = raw
+            yield reader.read("> ")
         except EOFError:
-            click.echo()
             return
         except KeyboardInterrupt:
             click.echo()
-            continue
-        yield line
 
 
 @app.command("check")

@@ -394,3 +394,20 @@ def test_grants_go_to_one_component_not_a_folder(tmp_path: Path) -> None:
     path = write_app(tmp_path, text)
     with pytest.raises(AppFileError, match="tools.files.grants: grants are given to one component"):
         load_app(path)
+
+
+def test_app_chat_keeps_the_conversation_answers_slash_commands_locally_and_saves_it(
+    office: Path,
+) -> None:
+    backend = FakeBackend(["Hello Ada.", "You are Ada."])
+    script = "My name is Ada.\n/help\n/nonsense\nWho am I?\n/exit\n"
+    result = run_cli(["app", "chat", str(office), "--session", "c1"], backend, stdin=script)
+    assert result.exit_code == 0, result.output
+    assert "Hello Ada." in result.stdout and "You are Ada." in result.stdout
+    assert "/reset forgets the conversation" in result.stdout
+    assert "unknown command /nonsense" in result.stdout
+    assert len(backend.prompts) == 2 and "My name is Ada." in backend.prompts[1]
+    resumed = FakeBackend(["Still Ada."])
+    again = run_cli(["app", "chat", str(office), "--session", "c1"], resumed, stdin="Again?\n")
+    assert "session c1 resumed (5 messages)" in again.stdout
+    assert "Who am I?" in resumed.prompts[0]
