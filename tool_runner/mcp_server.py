@@ -9,8 +9,9 @@ Every call goes to the `ToolHost` (normally the `WorkerPool`: supervised workers
 each tool's own part of the policy). What MCP sees:
 
 - `tools/list`: each tool's name, description and `inputSchema` (`ToolMetadata.input_schema`);
-  names are unique because the host refuses two components serving the same tool name (the
-  one-line error names both files: load one under another file name).
+  names are unique: `agent mcp` opens its pool with `unique_names`, so a name that two
+  components share is served as `<file stem>.<name>` for each of them (`echo.Echo`,
+  `echo-copy.Echo`), and other names stay as they are.
 - `tools/call`: the tool's text as one `TextContent`; every failure (bad arguments, the tool's
   own error, a timeout, a crash, a denied capability) is a result with `isError: true` whose
   text says what went wrong, never a protocol error, so the client's model can act on it.

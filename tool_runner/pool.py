@@ -183,7 +183,11 @@ def default_ceiling_mib(policy: Policy) -> int:
 
 
 class WorkerPool(Closing):
-    """N supervised worker processes serving the tools in `components` and/or `tools_dir`."""
+    """N supervised worker processes serving the tools in `components` and/or `tools_dir`.
+
+    Two components that serve the same tool name are refused at load, unless `unique_names`:
+    then every tool whose name several components share is served as `<load name>.<name>`
+    (`ToolSet`; the load name is the file's stem, `tool_runner.grants.load_name`)."""
 
     def __init__(
         self,
@@ -194,6 +198,7 @@ class WorkerPool(Closing):
         cache_dir: Path | None = None,
         cache: bool = True,
         settings: PoolSettings | None = None,
+        unique_names: bool = False,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
         self.settings = settings if settings is not None else PoolSettings()
@@ -205,6 +210,7 @@ class WorkerPool(Closing):
             cache_dir=cache_dir,
             cache=cache,
             memory_ceiling_mib=ceiling,
+            unique_names=unique_names,
         )
         self._start = encode(start)
         self._lock = threading.RLock()

@@ -57,6 +57,7 @@ class Start(_Message):
     cache_dir: Path | None = None
     cache: bool = True
     memory_ceiling_mib: int | None = None
+    unique_names: bool = False
 
 
 class Describe(_Message):

@@ -5,7 +5,9 @@ reloaded from that directory when it changes (hot-load).
     tools.tool("Echo").call({"value": "hi"})
     problems = tools.refresh()   # after the directory changed: one line per broken component
 
-The first load raises `LoadError` (also for two components with the same tool name). A refresh
+The first load raises `LoadError` (also for two components with the same tool name, unless
+`unique_names`: then each tool whose name several components share is served as
+`<load name>.<name>`, the load name being the file's stem, e.g. `echo-copy.Echo`). A refresh
 never raises: a new or replaced component that does not load is reported in one line and the
 previous version of that file, if any, keeps serving; a removed file's tool goes away.
 """
@@ -13,11 +15,13 @@ previous version of that file, if any, keeps serving; a removed file's tool goes
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tool_runner.errors import LoadError
+from tool_runner.grants import load_name
 from tool_runner.metadata import ToolMetadata
 from tool_runner.policy import Policy
 from tool_runner.runner import Tool, ToolRunner
@@ -47,21 +51,46 @@ class ToolSet:
         files: Sequence[Path] = (),
         directory: Path | None = None,
         policy: Policy | None = None,
+        unique_names: bool = False,
     ) -> None:
         self._runner = runner
         self._files = tuple(files)
         self._directory = directory
         self._policy = policy
+        self._unique = unique_names
         self._loaded: dict[Path, _Loaded] = {}
         self.generation = 0
         sources = self._sources()
         signatures = [_signature(path) or (0, 0, 0) for path in sources]  # before the bytes
         by_path: dict[Path, list[Tool]] = {}
-        for tool in runner.load_all(sources, policy):
+        for tool in self._load_first(sources):
             by_path.setdefault(tool.path, []).append(tool)
         self._loaded = {
             path: _Loaded(tuple(by_path.get(path, ())), signature)
             for path, signature in zip(sources, signatures, strict=True)
+        }
+
+    def _load_first(self, sources: list[Path]) -> list[Tool]:
+        if not self._unique:
+            return self._runner.load_all(sources, self._policy)
+        (self._policy or self._runner.policy).check_scoped([load_name(p) for p in sources])
+        alone = len(sources) == 1
+        return [
+            tool
+            for path in sources
+            for tool in self._runner.load_component(path, self._policy, alone=alone)
+        ]
+
+    def _named(self) -> dict[str, Tool]:
+        """Every tool by the name it is served under: its own, or with `unique_names` and a
+        name that several components share, `<load name>.<name>`."""
+        every = self._every()
+        counts = Counter(tool.name for tool in every)
+        return {
+            (
+                f"{tool.key}.{tool.name}" if self._unique and counts[tool.name] > 1 else tool.name
+            ): tool
+            for tool in every
         }
 
     def _sources(self) -> list[Path]:
@@ -92,12 +121,16 @@ class ToolSet:
         return problems
 
     def tools(self) -> tuple[ToolMetadata, ...]:
-        """Every tool's metadata, sorted by name."""
-        return tuple(sorted((tool.metadata for tool in self._every()), key=_by_name))
+        """Every tool's metadata under the name it is served as, sorted by name."""
+        served = [
+            tool.metadata if name == tool.name else tool.metadata.model_copy(update={"name": name})
+            for name, tool in self._named().items()
+        ]
+        return tuple(sorted(served, key=_by_name))
 
     def tool(self, name: str) -> Tool | None:
-        """The tool called exactly `name`, or None."""
-        return next((tool for tool in self._every() if tool.name == name), None)
+        """The tool served as exactly `name`, or None."""
+        return self._named().get(name)
 
     def loaded(self) -> tuple[Tool, ...]:
         """Every loaded tool, sorted by name (with its load name, digest and own policy)."""
@@ -128,7 +161,8 @@ class ToolSet:
             except LoadError as exc:
                 kept = "; the previous version keeps serving" if known else ""
                 problems.append(f"{exc}{kept}")
-        problems += self._drop_name_clashes()
+        if not self._unique:
+            problems += self._drop_name_clashes()
         self.generation += 1
         return problems
 

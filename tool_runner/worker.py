@@ -74,6 +74,7 @@ class _Served:
             files=self.start.components,
             directory=self.start.tools_dir,
             policy=policy,
+            unique_names=self.start.unique_names,
         )
 
     def describe(self) -> Tools:

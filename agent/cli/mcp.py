@@ -58,6 +58,7 @@ def mcp(ctx: click.Context, /, http: bool, host: str, port: int, **flags: Any) -
             tools_dir=tools_dir if watched else None,
             cache_dir=default_cache_dir(os.environ),
             settings=PoolSettings(workers=settings.workers, watch=watched),
+            unique_names=True,  # MCP names: `<file stem>.<name>` for a name two components share
         )
     policy_file = user_paths(os.environ).policy_file
 

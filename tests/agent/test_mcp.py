@@ -73,16 +73,17 @@ def _stdio(tools_dir: Path) -> StdioServerParameters:
     return StdioServerParameters(command=AGENT, args=args, cwd=str(tools_dir))
 
 
-async def _session(client: Client, page: str) -> None:
+async def _session(client: Client, names: list[str]) -> None:
     """What both transports must do."""
     listed = (await client.list_tools()).tools
-    assert [t.name for t in listed] == ["Echo", "HttpGet", "hostile"]
-    echo = next(t for t in listed if t.name == "Echo")
-    assert echo.input_schema["properties"]["value"]["type"] == "string"
-    assert echo.input_schema["required"] == ["value"]
-    said = await client.call_tool("Echo", {"value": "hi there"})
+    assert [t.name for t in listed] == names
+    echo = "Echo" if "Echo" in names else "echo.Echo"
+    schema = next(t for t in listed if t.name == echo).input_schema
+    assert schema["properties"]["value"]["type"] == "string"
+    assert schema["required"] == ["value"]
+    said = await client.call_tool(echo, {"value": "hi there"})
     assert not said.is_error and _text(said) == "hi there"
-    bad = await client.call_tool("Echo", {"value": "x", "other": 1})
+    bad = await client.call_tool(echo, {"value": "x", "other": 1})
     assert bad.is_error and _text(bad).startswith("invalid_arguments: ")
     unknown = await client.call_tool("Nope", {})
     assert unknown.is_error and "unknown tool 'Nope'" in _text(unknown)
@@ -90,7 +91,7 @@ async def _session(client: Client, page: str) -> None:
     spun = await client.call_tool("hostile", {"mode": "loop"})
     assert spun.is_error and _text(spun).startswith("timeout: ")
     assert time.monotonic() - started < 1 + 5
-    assert (await client.call_tool("Echo", {"value": "still here"})).is_error is False
+    assert (await client.call_tool(echo, {"value": "still here"})).is_error is False
 
 
 def test_stdio_session_with_elicitation_and_list_changed(
@@ -115,7 +116,7 @@ def test_stdio_session_with_elicitation_and_list_changed(
             elicitation_callback=elicit,
             message_handler=on_message,
         ) as client:
-            await _session(client, page)
+            await _session(client, ["Echo", "HttpGet", "hostile"])
             host = page.split("/")[2]
             refused = await client.call_tool("HttpGet", {"url": page})
             assert refused.is_error
@@ -144,7 +145,11 @@ def _free_port() -> int:
         return port
 
 
-def test_streamable_http_session(tools_dir: Path, page: str) -> None:
+def test_streamable_http_session(
+    tools_dir: Path, page: str, component_path: Callable[[str], Path]
+) -> None:
+    # a second component serving Echo: both are served, each under its file's stem
+    shutil.copy(component_path("echo"), tools_dir / "echo-copy.wasm")
     port = _free_port()
     args = [AGENT, "mcp", "--http", "--port", str(port), "--tools-dir", str(tools_dir)]
     server = subprocess.Popen(
@@ -166,7 +171,10 @@ def test_streamable_http_session(tools_dir: Path, page: str) -> None:
 
         async def main() -> None:
             async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client:
-                await _session(client, page)
+                names = ["HttpGet", "echo-copy.Echo", "echo.Echo", "hostile"]
+                await _session(client, names)
+                copy = await client.call_tool("echo-copy.Echo", {"value": "from the copy"})
+                assert _text(copy) == "from the copy"
                 # no elicitation from this client: the denial says which flag grants it
                 refused = await client.call_tool("HttpGet", {"url": page})
                 assert refused.is_error and "--allow-host http-get=127.0.0.1:" in _text(refused)
