@@ -16,25 +16,32 @@ GBNF string would crash the process.
 from __future__ import annotations
 
 import ctypes
+import os
 import struct
 import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import llama_cpp
-import numpy as np
-from llama_cpp import llama_grammar
+from agent.threadpool import configure_openmp
 
-from agent.config import ModelSettings, SamplingSettings
-from agent.errors import GrammarError, ModelError, ModelFileError
-from agent.events import Completion, FinishReason
-from agent.messages import ChatMessage, Prompt, PromptPart
-from agent.template import CHATML_STOP, ChatTemplate
-from tool_runner import Closing
+configure_openmp(os.environ)  # read by libgomp once, when llama_cpp loads it below
+
+import llama_cpp  # noqa: E402
+
+from agent.config import ModelSettings, SamplingSettings  # noqa: E402
+from agent.decode import Decoder, Grammar, Sampler  # noqa: E402
+from agent.errors import GrammarError, ModelError, ModelFileError  # noqa: E402
+from agent.events import Completion, FinishReason  # noqa: E402
+from agent.kvcache import CacheKey, PromptCache, common_prefix, default_cache_dir  # noqa: E402
+from agent.messages import ChatMessage, Prompt, PromptPart  # noqa: E402
+from agent.template import CHATML_STOP, ChatTemplate  # noqa: E402
+from agent.tokentext import TokenText  # noqa: E402
+from tool_runner import Closing  # noqa: E402
 
 GGUF_MAGIC = b"GGUF"
 _GGUF_HEADER = struct.Struct("<4sIQQ")  # magic, version, tensor count, metadata count
+PromptSource = Literal["none", "memory", "disk"]
 _DOWNLOAD_HINT = "download it with `agent models download NAME` or pass -m path/to/model.gguf"
 
 
@@ -78,21 +85,28 @@ def check_gguf(path: Path) -> None:
         raise ModelFileError(str(path), "the GGUF file holds no tensors (vocabulary only?)")
 
 
-def load_backend(settings: ModelSettings, sampling: SamplingSettings | None = None) -> LlamaBackend:
-    """Load the model of `settings`; raises ModelFileError / ModelError with one line."""
+def load_backend(
+    settings: ModelSettings,
+    sampling: SamplingSettings | None = None,
+    *,
+    prompt_cache: PromptCache | None = None,
+) -> LlamaBackend:
+    """Load the model of `settings`; raises ModelFileError / ModelError with one line.
+
+    `prompt_cache` keeps prompts' KV states on disk for the next process (see `agent.kvcache`);
+    None: when `settings.prompt_cache`, the user's cache dir."""
     check_gguf(settings.path)
     set_native_logging(settings.verbose)
+    decode_threads, batch_threads = thread_counts(settings.threads)
     kwargs: dict[str, Any] = {
         "n_ctx": settings.ctx,
         "n_gpu_layers": settings.gpu_layers,
         "n_batch": min(settings.batch, settings.ctx),
+        "n_ubatch": min(settings.batch, settings.ctx),
+        "n_threads": decode_threads,
+        "n_threads_batch": batch_threads,
         "verbose": settings.verbose,
     }
-    if settings.threads is not None:
-        kwargs["n_threads"] = settings.threads
-        kwargs["n_threads_batch"] = settings.threads
-    if settings.seed is not None:
-        kwargs["seed"] = settings.seed
     try:
         llm = llama_cpp.Llama(model_path=str(settings.path), **kwargs)
     except (ValueError, RuntimeError, OSError) as exc:
@@ -103,29 +117,67 @@ def load_backend(settings: ModelSettings, sampling: SamplingSettings | None = No
         ) from exc
     if not settings.verbose:
         set_native_logging(False)  # Llama() reset the Python-side log level
-    return LlamaBackend(llm, sampling or SamplingSettings(), model_path=settings.path)
+    if prompt_cache is None and settings.prompt_cache:
+        prompt_cache = PromptCache(default_cache_dir(os.environ))
+    key = None
+    if prompt_cache is not None:
+        key = CacheKey.for_model(
+            settings.path,
+            f"llama-cpp-python {llama_cpp.__version__}",
+            ctx=settings.ctx,
+            gpu_layers=settings.gpu_layers,
+        )
+    return LlamaBackend(
+        llm,
+        sampling or SamplingSettings(),
+        model_path=settings.path,
+        seed=settings.seed,
+        prompt_cache=prompt_cache,
+        cache_key=key,
+    )
 
 
-class _TokenCounter:
-    """A stopping criterion that never stops: it counts the sampled tokens."""
+def thread_counts(threads: int | None) -> tuple[int, int]:
+    """Threads for generation and for reading prompts: `threads` for both when given, else
+    one per physical core for generation (a second thread on a core only waits for the first:
+    generation is bound by memory bandwidth) and every usable logical CPU for prompts."""
+    if threads is not None:
+        return threads, threads
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    logical = max(usable or 1, 1)
+    return max(min(physical_cores() or logical, logical), 1), logical
 
-    def __init__(self) -> None:
-        self.count = 0
 
-    def __call__(self, input_ids: Any, logits: Any) -> bool:
-        self.count += 1
-        return False
+def physical_cores() -> int | None:
+    """The number of physical cores (Linux sysfs; None when it cannot tell)."""
+    cores: set[tuple[str, str]] = set()
+    for cpu in Path("/sys/devices/system/cpu").glob("cpu[0-9]*/topology"):
+        try:
+            package = (cpu / "physical_package_id").read_text().strip()
+            core = (cpu / "core_id").read_text().strip()
+        except OSError:
+            continue
+        cores.add((package, core))
+    return len(cores) or None
 
 
 class LlamaBackend(Closing):
     """A loaded model that renders, evaluates and samples chat turns; `close()` frees it."""
 
     def __init__(
-        self, llm: llama_cpp.Llama, sampling: SamplingSettings, *, model_path: Path
+        self,
+        llm: llama_cpp.Llama,
+        sampling: SamplingSettings,
+        *,
+        model_path: Path,
+        seed: int | None = None,
+        prompt_cache: PromptCache | None = None,
+        cache_key: CacheKey | None = None,
     ) -> None:
         self._llm = llm
         self.model_path = model_path
         self.sampling = sampling
+        self.seed = seed
         metadata: dict[str, str] = dict(llm.metadata)
         self.chat_template: str | None = metadata.get("tokenizer.chat_template") or None
         self._bos_text = self._token_text(llm.token_bos())
@@ -135,17 +187,18 @@ class LlamaBackend(Closing):
             eos_token=self._token_text(llm.token_eos()),
         )
         self._stop = [CHATML_STOP] if self.template.is_fallback else []
-        self._grammars: dict[str, llama_grammar.LlamaGrammar] = {}
+        self._decoder = Decoder(llm.ctx, llm.model)
+        self._grammars: dict[str, Grammar] = {}
         self._history: tuple[str, list[int]] = ("", [])
+        self._prompt_cache = prompt_cache if cache_key is not None else None
+        self._cache_key = cache_key
+        self.last_prompt_source: PromptSource = "none"
+        """Where the last prompt's cached prefix came from: memory, disk or none."""
 
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
         return self._llm.detokenize([token], special=True).decode("utf-8", "replace")
-
-    def _evaluated(self) -> Any:
-        """The tokens llama.cpp holds in its KV cache, in order (a numpy view)."""
-        return self._llm.input_ids[: self._llm.n_tokens]
 
     @property
     def n_ctx(self) -> int:
@@ -188,36 +241,27 @@ class LlamaBackend(Closing):
         add_bos = not (self._bos_text and whole.startswith(self._bos_text))
         return self.tokenize(prompt.parts, add_bos=add_bos)
 
-    def _remember(self, prompt: str, tokens: list[int], text: str) -> None:
-        """Keep the prompt and generated text with the tokens llama.cpp evaluated for them."""
-        evaluated = self._evaluated()
-        generated = [int(t) for t in evaluated[len(tokens) :]]
-        self._history = (prompt, tokens)
-        if evaluated[: len(tokens)].tolist() != tokens:
-            return
-        # decoded as llama-cpp-python decodes the streamed text (invalid UTF-8 dropped)
-        decoded = self._llm.detokenize(generated, prev_tokens=tokens).decode("utf-8", "ignore")
-        # at a token limit the last sampled token was never evaluated: keep what was
-        if decoded and text.startswith(decoded):
-            self._history = (prompt + decoded, tokens + generated)
-
     def cached_prefix(self, tokens: Sequence[int]) -> int:
-        """How many leading `tokens` llama.cpp will take from the KV cache, not evaluate."""
-        evaluated = np.asarray(self._evaluated())
-        n = min(len(evaluated), len(tokens))
-        if n == 0:
-            return 0
-        mismatch = np.flatnonzero(evaluated[:n] != np.asarray(tokens[:n], dtype=evaluated.dtype))
-        common = int(mismatch[0]) if mismatch.size else n
-        # a fully cached prompt still replays its last token to get fresh logits
-        return common - 1 if common == len(tokens) else common
+        """How many leading `tokens` the KV cache in memory holds and will not evaluate again
+        (the last token is always evaluated again: its logits start the reply)."""
+        return min(self._decoder.common_prefix(tokens), max(len(tokens) - 1, 0))
 
     def stream_prompt(
-        self, prompt: Prompt, *, grammar: str | None = None, max_tokens: int | None = None
+        self,
+        prompt: Prompt,
+        *,
+        grammar: str | None = None,
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+        grammar_first: bool = False,
     ) -> Generator[str, None, Completion]:
         """Yield the continuation of a rendered `prompt` (see `render`) piece by piece, constrained
-        by `grammar` (GBNF) when given; the generator returns the Completion. Raises ModelError,
-        GrammarError."""
+        by `grammar` (GBNF) when given and cut before the first of the `stop` strings; the
+        generator returns the Completion. Raises ModelError, GrammarError.
+
+        A grammar checks each sampled token and filters the vocabulary only when it rejects one
+        (see `agent.decode`); `grammar_first` filters it before every token instead (the
+        reference path, slower: the same tokens under greedy decoding)."""
         tokens = self.prompt_tokens(prompt)
         self._history = ("", [])  # until this turn completes
         if len(tokens) >= self.n_ctx:
@@ -226,67 +270,137 @@ class LlamaBackend(Closing):
                 "tokens; raise --ctx or shorten the conversation"
             )
         compiled = self._grammar(grammar) if grammar is not None else None
-        cached = self.cached_prefix(tokens)
-        counter = _TokenCounter()
-        s = self.sampling
         started = time.perf_counter()
         first: float | None = None
+        cached = self._read_prompt(tokens)
+        text = TokenText([*self._stop, *stop])
         pieces: list[str] = []
+        generated: list[int] = []
+        token_bytes: list[bytes] = []
+        seed = self.seed if self.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED
         finish: FinishReason = "stop"
-        try:
-            chunks: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
-                tokens,
-                max_tokens=max_tokens or s.max_tokens,
-                temperature=s.temperature,
-                top_p=s.top_p,
-                top_k=s.top_k,
-                min_p=s.min_p,
-                repeat_penalty=s.repeat_penalty,
-                stop=self._stop,
-                stream=True,
-                grammar=compiled,
-                stopping_criteria=llama_cpp.StoppingCriteriaList([counter]),
+        with Sampler(self.sampling, self._decoder.vocab, seed) as sampler:
+            steps = self._decoder.generate(
+                sampler, compiled, max_tokens or self.sampling.max_tokens
             )
-            for chunk in chunks:
-                choice = chunk["choices"][0]
-                if choice["text"]:
-                    if first is None:
-                        first = time.perf_counter()
-                    pieces.append(choice["text"])
-                    yield choice["text"]
-                if choice.get("finish_reason") == "length":
-                    finish = "length"
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"generation failed: {exc}") from exc
+            try:
+                while True:
+                    try:
+                        token, data = next(steps)
+                    except StopIteration as done:
+                        finish = done.value
+                        tail = text.finish()
+                        if tail:
+                            first = first if first is not None else time.perf_counter()
+                            pieces.append(tail)
+                            yield tail
+                        break
+                    generated.append(token)
+                    token_bytes.append(data)
+                    piece, stopped = text.feed(data)
+                    if piece:
+                        first = first if first is not None else time.perf_counter()
+                        pieces.append(piece)
+                        yield piece
+                    if stopped:
+                        break
+            finally:
+                steps.close()
         ended = time.perf_counter()
-        self._remember(prompt.text, tokens, "".join(pieces))
+        reply = "".join(pieces)
+        self._remember(prompt.text, tokens, reply, generated, token_bytes)
         return Completion(
-            text="".join(pieces),
+            text=reply,
             prompt=prompt.text,
             prompt_tokens=len(tokens),
             cached_tokens=cached,
-            # the last sample is the end-of-turn token, or one past the limit: not part of the text
-            completion_tokens=max(counter.count - 1, 0),
+            completion_tokens=len(generated),
             ttft_s=(first if first is not None else ended) - started,
             total_s=ended - started,
             finish_reason=finish,
         )
 
-    def _grammar(self, gbnf: str) -> llama_grammar.LlamaGrammar:
+    def _read_prompt(self, tokens: list[int]) -> int:
+        """Put `tokens` in the KV cache: what memory holds is kept, a longer prefix saved on disk
+        is loaded, the rest is evaluated; a prompt mostly evaluated here is saved for the next
+        process. Returns how many tokens were not evaluated."""
+        decoder = self._decoder
+        kept = decoder.keep_prefix(tokens)
+        self.last_prompt_source = "memory" if kept else "none"
+        cache, key = self._prompt_cache, self._cache_key
+        if (
+            cache is not None
+            and key is not None
+            and kept < len(tokens) - 1
+            and self._load_state(cache, key, tokens, kept)
+        ):
+            kept = decoder.keep_prefix(tokens)
+            self.last_prompt_source = "disk"
+        decoder.evaluate(tokens[kept:])
+        if (
+            cache is not None
+            and key is not None
+            and len(tokens) - kept >= max(cache.min_tokens, len(tokens) // 2)
+        ):
+            self._save_state(cache, key, tokens)
+        return kept
+
+    def _load_state(self, cache: PromptCache, key: CacheKey, tokens: list[int], kept: int) -> bool:
+        """Load the saved state sharing the longest prefix with `tokens`, if it beats `kept`."""
+        entry = cache.find(key, tokens)
+        if entry is None or common_prefix(entry.tokens, tokens) <= kept:
+            return False
+        payload = cache.read(entry)
+        if payload is None:
+            return False
+        ctx = self._llm.ctx
+        self._decoder.clear()
+        buffer = (ctypes.c_uint8 * len(payload)).from_buffer(payload)
+        if llama_cpp.llama_state_seq_set_data(ctx, buffer, len(payload), 0) != len(payload):
+            self._decoder.clear()  # llama.cpp refused it (another layout): evaluate instead
+            return False
+        self._decoder.evaluated.extend(entry.tokens)
+        return True
+
+    def _save_state(self, cache: PromptCache, key: CacheKey, tokens: list[int]) -> None:
+        ctx = self._llm.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+        if written > 0:
+            cache.store(key, tokens, memoryview(buffer).cast("B")[:written])
+
+    def _remember(
+        self, prompt: str, tokens: list[int], reply: str, generated: list[int], pieces: list[bytes]
+    ) -> None:
+        """Keep the prompt and as much of the reply as its sampled tokens spell exactly, with
+        those tokens, so that the next prompt continuing this one keeps them (see
+        `prompt_tokens`)."""
+        keep = len(generated)
+        while keep > 0:
+            text = b"".join(pieces[:keep]).decode("utf-8", "ignore")
+            if reply.startswith(text):
+                break
+            keep -= 1
+        text = b"".join(pieces[:keep]).decode("utf-8", "ignore")
+        self._history = (prompt + text, tokens + generated[:keep])
+
+    def _grammar(self, gbnf: str) -> Grammar:
         compiled = self._grammars.get(gbnf)
         if compiled is None:
             validate_grammar(gbnf)
-            compiled = llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
-            self._grammars[gbnf] = compiled
+            compiled = self._grammars[gbnf] = Grammar(gbnf, self._decoder.vocab)
         return compiled
 
     def reset(self) -> None:
         """Forget the KV cache: the next prompt is evaluated from scratch."""
         self._history = ("", [])
-        self._llm.reset()  # type: ignore[no-untyped-call]
+        self._decoder.clear()
 
     def close(self) -> None:
-        """Free the model and its context."""
+        """Free the grammars, the model and its context."""
+        for grammar in self._grammars.values():
+            grammar.close()
         self._grammars.clear()
         self._llm.close()
 

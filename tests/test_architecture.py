@@ -17,7 +17,7 @@ PACKAGES = ("agent", "tool_runner")
 CONFINED = {
     "wasmtime": ("tool_runner/",),
     # the eval's baseline is llama-cpp-python's own chat handler, loaded as its users load it
-    "llama_cpp": ("agent/backend.py", "agent/eval/baseline.py"),
+    "llama_cpp": ("agent/backend.py", "agent/decode.py", "agent/eval/baseline.py"),
     "huggingface_hub": ("agent/models/hub.py",),
     "agent": ("agent/",),
 }

@@ -1,0 +1,252 @@
+"""The decode loop on llama.cpp's own API: evaluate tokens, sample, repeat, as fast as llama.cpp.
+
+    decoder = Decoder(llm.ctx, llm.model)
+    kept = decoder.keep_prefix(tokens)           # tokens already in the KV cache, kept there
+    decoder.evaluate(tokens[kept:])              # the rest, in batches
+    with Sampler(sampling, vocab, seed) as sampler:
+        for token, piece in decoder.generate(sampler, grammar, max_tokens): ...
+
+Per token the Python side does a fixed handful of calls: `llama_decode` of one token,
+`llama_sampler_sample` (llama.cpp builds the candidates and runs the chain in C), a grammar check
+of the one chosen token and `llama_token_to_piece` of the new token only. A grammar costs nothing
+while the model complies: the token is sampled unconstrained and checked against the grammar, and
+only a rejected token makes the grammar filter the whole vocabulary and the chain sample again
+(llama.cpp's `common_sampler` does the same). Under greedy decoding that is exactly the
+constrained argmax: the grammar only removes candidates, so an allowed argmax stays the argmax.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+from collections.abc import Generator, Sequence
+
+import llama_cpp
+import numpy as np
+
+from agent.config import SamplingSettings
+from agent.errors import GrammarError, ModelError
+from agent.events import FinishReason
+from tool_runner import Closing
+
+PENALTY_LAST_N = 64
+"""Tokens the repeat penalty looks back over (llama-cpp-python's default)."""
+
+# llama_token_data as a numpy record, so that the candidates are filled from the logits in C
+_TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
+
+
+class Sampler(Closing):
+    """A llama.cpp sampler chain for `SamplingSettings`, as llama-cpp-python builds it: the
+    repeat penalty, top-k, top-p, min-p, temperature and a seeded draw (greedy at temperature 0)."""
+
+    def __init__(
+        self, sampling: SamplingSettings, vocab: llama_cpp.llama_vocab_p, seed: int
+    ) -> None:
+        params = llama_cpp.llama_sampler_chain_default_params()
+        params.no_perf = True
+        self.handle = llama_cpp.llama_sampler_chain_init(params)
+        self.stateful = sampling.repeat_penalty != 1.0
+        """Whether the chain remembers accepted tokens (then a token must be accepted once)."""
+        add = llama_cpp.llama_sampler_chain_add
+        n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
+        if self.stateful:
+            add(
+                self.handle,
+                llama_cpp.llama_sampler_init_penalties(
+                    n_vocab, PENALTY_LAST_N, sampling.repeat_penalty, 0.0, 0.0
+                ),
+            )
+        if sampling.temperature == 0:
+            add(self.handle, llama_cpp.llama_sampler_init_greedy())
+        else:
+            add(self.handle, llama_cpp.llama_sampler_init_top_k(sampling.top_k))
+            add(self.handle, llama_cpp.llama_sampler_init_top_p(sampling.top_p, 1))
+            add(self.handle, llama_cpp.llama_sampler_init_min_p(sampling.min_p, 1))
+            add(self.handle, llama_cpp.llama_sampler_init_temp(sampling.temperature))
+            add(self.handle, llama_cpp.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+
+    def close(self) -> None:
+        """Free the chain and its samplers."""
+        if self.handle is not None:
+            llama_cpp.llama_sampler_free(self.handle)
+            self.handle = None
+
+
+class Grammar(Closing):
+    """A compiled GBNF grammar (llama.cpp's grammar sampler); `reset()` starts it over."""
+
+    def __init__(self, gbnf: str, vocab: llama_cpp.llama_vocab_p) -> None:
+        handle = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode("utf-8"), b"root")
+        if not handle:
+            raise GrammarError("llama.cpp rejected the grammar")
+        self.handle = handle
+
+    def reset(self) -> None:
+        """Back to the grammar's start, for a new completion."""
+        llama_cpp.llama_sampler_reset(self.handle)
+
+    def close(self) -> None:
+        """Free the grammar."""
+        if self.handle is not None:
+            llama_cpp.llama_sampler_free(self.handle)
+            self.handle = None
+
+
+class Decoder:
+    """Evaluation and sampling on one llama.cpp context (sequence 0), tracking which tokens the
+    KV cache holds (`evaluated`). The context and model belong to the caller."""
+
+    def __init__(self, ctx: llama_cpp.llama_context_p, model: llama_cpp.llama_model_p) -> None:
+        self._ctx = ctx
+        self.vocab = llama_cpp.llama_model_get_vocab(model)
+        self._memory = llama_cpp.llama_get_memory(ctx)
+        self.n_ctx = int(llama_cpp.llama_n_ctx(ctx))
+        self.n_batch = int(llama_cpp.llama_n_batch(ctx))
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
+        self.evaluated: list[int] = []
+        """The tokens in the KV cache, in order (positions 0..len-1)."""
+        self._one = (llama_cpp.llama_token * 1)()
+        self._piece = ctypes.create_string_buffer(256)
+        self._check = llama_cpp.llama_token_data(0, 1.0, 0.0)
+        self._check_array = llama_cpp.llama_token_data_array(
+            ctypes.pointer(self._check), 1, -1, False
+        )
+        self._candidates = np.zeros(self.n_vocab, dtype=_TOKEN_DATA)
+        self._ids = np.arange(self.n_vocab, dtype=np.intc)
+
+    def common_prefix(self, tokens: Sequence[int]) -> int:
+        """How many leading `tokens` the KV cache already holds."""
+        evaluated = self.evaluated
+        n = min(len(evaluated), len(tokens))
+        if n == 0:
+            return 0
+        left = np.asarray(evaluated[:n], dtype=np.intc)
+        mismatch = np.flatnonzero(left != np.asarray(tokens[:n], dtype=np.intc))
+        return int(mismatch[0]) if mismatch.size else n
+
+    def keep_prefix(self, tokens: Sequence[int]) -> int:
+        """Drop from the KV cache everything after its common prefix with `tokens`, keeping at
+        least the last token of `tokens` to evaluate (its logits are needed); returns how many
+        tokens were kept."""
+        common = min(self.common_prefix(tokens), max(len(tokens) - 1, 0))
+        self.truncate(common)
+        return len(self.evaluated)
+
+    def truncate(self, n: int) -> None:
+        """Keep only the first `n` evaluated tokens in the KV cache (all of it is cleared when
+        the model's memory cannot drop a tail, e.g. a recurrent one)."""
+        if n >= len(self.evaluated):
+            return
+        if n > 0 and llama_cpp.llama_memory_seq_rm(self._memory, 0, n, -1):
+            del self.evaluated[n:]
+        else:
+            self.clear()
+
+    def clear(self) -> None:
+        """Empty the KV cache."""
+        llama_cpp.llama_memory_clear(self._memory, True)
+        self.evaluated.clear()
+
+    def evaluate(self, tokens: Sequence[int]) -> None:
+        """Append `tokens` to the KV cache in batches of `n_batch` (logits of the last one
+        kept); raises ModelError when llama.cpp fails or the context is full."""
+        if len(self.evaluated) + len(tokens) > self.n_ctx:
+            raise ModelError(f"the context of {self.n_ctx} tokens is full")
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start : start + self.n_batch]
+            array = (llama_cpp.llama_token * len(chunk))(*chunk)
+            self._decode(llama_cpp.llama_batch_get_one(array, len(chunk)))
+            self.evaluated.extend(chunk)
+
+    def _decode(self, batch: llama_cpp.llama_batch) -> None:
+        code = llama_cpp.llama_decode(self._ctx, batch)
+        if code != 0:
+            # the batch may have been partly evaluated: nothing in the cache can be trusted
+            self.clear()
+            raise ModelError(f"llama.cpp could not evaluate the tokens (llama_decode {code})")
+
+    def generate(
+        self,
+        sampler: Sampler,
+        grammar: Grammar | None,
+        max_tokens: int,
+        *,
+        grammar_first: bool = False,
+    ) -> Generator[tuple[int, bytes], None, FinishReason]:
+        """Sample up to `max_tokens` tokens after what was evaluated, yielding each token and
+        its text bytes (control tokens have none) before the next is computed; returns "stop" at
+        an end-of-generation token and "length" at the limit or a full context. The last token
+        yielded is not evaluated (nothing needs its logits).
+
+        `grammar_first` filters the whole vocabulary by the grammar before every sample (the
+        reference the checked path must match; slower)."""
+        if grammar is not None:
+            grammar.reset()
+        for count in range(1, max_tokens + 1):
+            if grammar is not None and grammar_first:
+                token = self._sample_candidates(sampler, grammar)
+                llama_cpp.llama_sampler_accept(sampler.handle, token)
+                llama_cpp.llama_sampler_accept(grammar.handle, token)
+            else:
+                token = self._sample(sampler, grammar)
+            if llama_cpp.llama_vocab_is_eog(self.vocab, token):
+                return "stop"
+            yield token, self.piece(token)
+            if count == max_tokens or len(self.evaluated) >= self.n_ctx:
+                break
+            self._one[0] = token
+            self._decode(llama_cpp.llama_batch_get_one(self._one, 1))
+            self.evaluated.append(token)
+        return "length"
+
+    def piece(self, token: int) -> bytes:
+        """The bytes a token stands for (none for control tokens)."""
+        buffer = self._piece
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, buffer, len(buffer), 0, False)
+        if n < 0:
+            buffer = self._piece = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, buffer, len(buffer), 0, False)
+        return buffer.raw[:n]
+
+    def _sample(self, sampler: Sampler, grammar: Grammar | None) -> int:
+        if sampler.stateful:
+            # the chain must accept only the final token: sample from candidates built here
+            token = self._sample_candidates(sampler, None)
+            if grammar is not None and not self._allowed(grammar, token):
+                token = self._sample_candidates(sampler, grammar)
+            llama_cpp.llama_sampler_accept(sampler.handle, token)
+        else:
+            token = int(llama_cpp.llama_sampler_sample(sampler.handle, self._ctx, -1))
+            if grammar is not None and not self._allowed(grammar, token):
+                token = self._sample_candidates(sampler, grammar)
+        if grammar is not None:
+            llama_cpp.llama_sampler_accept(grammar.handle, token)
+        return token
+
+    def _allowed(self, grammar: Grammar, token: int) -> bool:
+        """Whether the grammar allows `token` next (one token checked, not the vocabulary)."""
+        self._check.id = token  # type: ignore[assignment]
+        self._check.logit = 1.0
+        self._check_array.size = 1
+        self._check_array.selected = -1
+        llama_cpp.llama_sampler_apply(grammar.handle, ctypes.byref(self._check_array))
+        return not math.isinf(self._check.logit)
+
+    def _sample_candidates(self, sampler: Sampler, grammar: Grammar | None) -> int:
+        """Sample from the whole vocabulary's logits, filtered by `grammar` first when given."""
+        logits = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        candidates = self._candidates
+        candidates["id"] = self._ids
+        candidates["logit"] = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
+        candidates["p"] = 0.0
+        data = candidates.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data))
+        array = llama_cpp.llama_token_data_array(data, self.n_vocab, -1, False)
+        if grammar is not None:
+            llama_cpp.llama_sampler_apply(grammar.handle, ctypes.byref(array))
+            if not np.isfinite(candidates["logit"][: array.size]).any():
+                raise ModelError("the grammar allows no token here (is it satisfiable?)")
+        llama_cpp.llama_sampler_apply(sampler.handle, ctypes.byref(array))
+        if not 0 <= array.selected < array.size:
+            raise ModelError("the sampler chose no token")
+        return int(data[array.selected].id)
