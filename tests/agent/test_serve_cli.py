@@ -117,3 +117,24 @@ def test_bad_addresses_are_one_line(echo: Path, args: list[str], message: str) -
     result = CliRunner().invoke(main, ["serve", "-c", str(echo), *args])
     assert result.exit_code in (1, 2)
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_listening_beyond_loopback_without_a_key_warns(
+    tiny_model_path: Path, stop: Callable[[subprocess.Popen[str]], int]
+) -> None:
+    args = ["-m", str(tiny_model_path), "--no-tools", "--host", "0.0.0.0", "--port", "0", *FAST]
+    env = {key: value for key, value in os.environ.items() if key != "LLM_AGENT_API_KEY"}
+    process = subprocess.Popen([*SERVE, *args], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stderr is not None
+        serving, warning = process.stderr.readline(), process.stderr.readline()
+        found = re.search(r"\(tools: none\) at http://0\.0\.0\.0:(\d+)/v1", serving)
+        assert found is not None, serving
+        assert warning.startswith("Warning: listening on 0.0.0.0 without an API key (--api-key)")
+        client = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{found.group(1)}/v1", api_key="-", max_retries=0
+        )
+        assert [m.id for m in client.models.list().data] == ["tiny"]  # no key needed
+    finally:
+        code = stop(process)
+    assert code == 0
