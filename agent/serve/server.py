@@ -45,7 +45,8 @@ def url_of(sock: socket.socket) -> str:
 
 
 def _uvicorn(app: Any, *, access_log: bool) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="off")
+    level = "info" if access_log else "warning"  # uvicorn logs requests at info
+    config = uvicorn.Config(app, log_level=level, access_log=access_log, lifespan="off")
     return uvicorn.Server(config)
 
 
