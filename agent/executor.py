@@ -79,10 +79,12 @@ class RunnerExecutor:
             return self.execute(call)
         key = (policy.model_dump_json(), tool.name)
         if key not in self._under:
-            try:
-                again = self._runner.load(tool.path, policy, alone=len(self._tools) == 1)
-            except ToolRunnerError as exc:
-                return ToolResult(tool=tool.name, kind=ResultKind.CRASHED, error=str(exc))
+            try:  # a component may be several tools (one per exported function): this one
+                loaded = self._runner.load_component(tool.path, policy, alone=len(self._tools) == 1)
+                again = next(found for found in loaded if found.name == tool.name)
+            except (ToolRunnerError, StopIteration) as exc:
+                error = str(exc) or f"{tool.path} no longer has the tool {tool.name!r}"
+                return ToolResult(tool=tool.name, kind=ResultKind.CRASHED, error=error)
             self._under[key] = again
         return self._under[key].call(dict(call.arguments))
 
