@@ -178,11 +178,10 @@ def _description(export: _Export, docs: WitDocs) -> str:
     text = docs.function(short, export.name)
     if text:
         return text
-    words = export.name.replace("-", " ")
     if export.interface is None:
-        return f"Calls the component's {words} function."
+        return f"Calls the component's {export.name} function."
     about = docs.interface(short or "")
-    return f"Calls {words} of {export.interface}" + (f": {about}" if about else ".")
+    return f"Calls {export.name} of {export.interface}" + (f": {about}" if about else ".")
 
 
 def _version(interface: str | None) -> str:
