@@ -185,8 +185,8 @@ class UsageCall(BaseModel):
     name: str
     arguments: dict[str, ArgValue] = Field(default_factory=dict)
 
-    def __hash__(self) -> int:  # frozen, but a dict field: hash its items
-        return hash((self.name, tuple(sorted(self.arguments.items()))))
+    def __hash__(self) -> int:  # frozen, but a dict field (of any JSON): hash its JSON text
+        return hash((self.name, json.dumps(self.arguments, sort_keys=True)))
 
 
 class ToolUsage(BaseModel):

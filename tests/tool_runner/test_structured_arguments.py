@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tool_runner import ArgumentsError, ToolMetadata, ToolParam
+from tool_runner import ArgumentsError, ToolMetadata, ToolParam, UsageCall
 from tool_runner.arguments import canonical_arguments
 from tool_runner.schema_check import SchemaMismatch, check
 
@@ -190,3 +190,9 @@ def test_a_lone_surrogate_is_a_bad_argument(args: dict[str, Any]) -> None:
 
 def test_a_surrogate_pair_written_in_json_is_one_character() -> None:
     assert canonical_arguments(META, {"points": [], "letter": "😀"})["letter"] == "😀"
+
+
+def test_a_usage_call_with_structured_arguments_hashes_by_value() -> None:
+    first = UsageCall(name="t", arguments={"p": [1, {"x": 2}], "q": "s"})
+    again = UsageCall(name="t", arguments={"q": "s", "p": [1, {"x": 2}]})
+    assert first == again and len({first, again}) == 1
