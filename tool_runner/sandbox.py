@@ -307,7 +307,7 @@ def invoke(
     context = CallContext(policy=policy, log_budget=limits.max_output_bytes)
     token = CURRENT_CALL.set(context)
     ahead = None
-    if warm is None and not keep:
+    if warm is None and not keep and engine.prestart:
         ahead = engine.prestarter(
             (compiled, export, policy, limits),
             lambda: _instantiate(engine, compiled, export, policy, limits),
