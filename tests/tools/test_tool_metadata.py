@@ -74,3 +74,26 @@ def test_the_shipped_tools_declare_their_closed_sets_and_bounds(load_tool: LoadT
     assert (schema["max_bytes"]["minimum"], schema["max_bytes"]["maximum"]) == (1, 65536)
     max_chars = load_tool("http-get").metadata.param("max_chars")
     assert max_chars is not None and (max_chars.minimum, max_chars.maximum) == (1, 32000)
+
+
+# which version of llm-agent:tool each shipped tool is built against (tools/tools.mk: WIT_<tool>)
+WORLD_VERSIONS = {
+    "echo": "0.1.0",
+    "print": "0.1.0",
+    "files": "0.1.0",
+    "calculator": "0.2.0",
+    "datetime": "0.2.0",
+    "http-get": "0.2.0",
+}
+
+
+@pytest.mark.parametrize(("folder", "version"), sorted(WORLD_VERSIONS.items()))
+def test_each_tool_exports_its_version_of_the_tool_interface(
+    component_path: Callable[[str], Path], load_tool: LoadTool, folder: str, version: str
+) -> None:
+    data = component_path(folder).read_bytes()
+    assert f"llm-agent:tool/tool@{version}".encode() in data
+    other = "0.1.0" if version == "0.2.0" else "0.2.0"
+    assert f"llm-agent:tool/tool@{other}".encode() not in data
+    # both read into the same metadata: the closed sets and bounds above, whichever version
+    assert load_tool(folder).world == "llm-agent"
