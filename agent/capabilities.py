@@ -32,6 +32,7 @@ from agent.messages import ToolCall
 from tool_runner import (
     CapabilityRequest,
     DirGrant,
+    HostStats,
     Policy,
     PolicyError,
     ToolGrants,
@@ -122,9 +123,10 @@ class ApprovingExecutor:
         """The inner executor's tools."""
         return self.inner.specs()
 
-    def __getattr__(self, name: str) -> Any:
-        # stats() and whatever else the inner executor reports
-        return getattr(self.inner, name)
+    def stats(self) -> HostStats | None:
+        """The inner executor's tool host figures, if it reports any."""
+        stats = getattr(self.inner, "stats", None)
+        return stats() if callable(stats) else None
 
     def execute(self, call: ToolCall) -> ToolResult:
         """Run `call`; a denied capability is asked about once and the call retried if allowed."""
