@@ -1,11 +1,10 @@
 """The Notes component's entry point: componentize-py looks up `Tool` here."""
 
+import notes
 from componentize_py_types import Err
 from guest import export_tool
 from toolspec import ToolError
 from wit_world.imports import store
-
-import notes
 
 
 class HostStore:
