@@ -28,7 +28,10 @@ SPEC = ToolSpec(
         Param("text", "The note (for remember)", required=False),
     ),
     usage=(
-        Usage("My name is <name>; please remember it", "USE_TOOL: Notes, op=remember, key=user_name, text=<name>"),
+        Usage(
+            "My name is <name>; please remember it",
+            "USE_TOOL: Notes, op=remember, key=user_name, text=<name>",
+        ),
         Usage("What is my name?", "USE_TOOL: Notes, op=recall, key=user_name"),
     ),
 )
