@@ -6,9 +6,11 @@
         policy = policy_from_params(params)
 
 The flags and the keyword each becomes: `--policy FILE` (policy_file), `--dir
-HOST[:GUEST][:ro|rw]` (dirs, repeatable), `--env NAME[=VALUE]` (env, repeatable), `--allow-host
-HOST` (allow_hosts, repeatable), `--timeout SECONDS` (timeout), `--memory MIB` (memory),
-`--fuel UNITS` (fuel), `--max-output BYTES` (max_output), `--inherit-stdio` (inherit_stdio).
+[TOOL=]HOST[:GUEST][:ro|rw]` (dirs, repeatable), `--env [TOOL=]NAME[=VALUE]` (env, repeatable),
+`--allow-host [TOOL=]HOST[:PORT]` (allow_hosts, repeatable; `TOOL=` scopes a grant to the tool
+loaded under that name, see `tool_runner.grants`), `--timeout SECONDS` (timeout), `--memory
+MIB` (memory), `--fuel UNITS` (fuel), `--max-output BYTES` (max_output), `--inherit-stdio`
+(inherit_stdio).
 """
 
 from __future__ import annotations
@@ -38,11 +40,21 @@ _OPTIONS = (
     click.option("--fuel", type=int, metavar="UNITS", help="Instruction fuel per call."),
     click.option("--max-output", type=int, metavar="BYTES", help="Cap on output and stdio."),
     click.option(
-        "--dir", "dirs", multiple=True, metavar="HOST[:GUEST][:ro|rw]", help="Grant a dir."
+        "--dir",
+        "dirs",
+        multiple=True,
+        metavar="[TOOL=]HOST[:GUEST][:ro|rw]",
+        help="Grant a dir (to TOOL, by its file stem: files=PATH).",
     ),
-    click.option("--env", "env", multiple=True, metavar="NAME[=VALUE]", help="Grant an env var."),
     click.option(
-        "--allow-host", "allow_hosts", multiple=True, metavar="HOST", help="Allow http-get."
+        "--env", "env", multiple=True, metavar="[TOOL=]NAME[=VALUE]", help="Grant an env var."
+    ),
+    click.option(
+        "--allow-host",
+        "allow_hosts",
+        multiple=True,
+        metavar="[TOOL=]HOST[:PORT]",
+        help="Allow http-get to reach HOST:PORT.",
     ),
     click.option("--inherit-stdio", is_flag=True, help="Let the tool write to this terminal."),
 )
