@@ -175,3 +175,51 @@ def test_sandbox_options_give_the_same_policy_as_the_function(tmp_path: Path) ->
     ]
     CliRunner().invoke(command, [], catch_exceptions=False)
     assert seen[-1] == Policy()
+
+
+def test_a_section_per_tool_from_toml_and_scoped_flags(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    digest = "ab" * 32
+    toml = tmp_path / "policy.toml"
+    toml.write_text(
+        f"""
+[tools.files]
+dirs = [{{ host = "{notes}", guest = "/workspace" }}]
+[tools.http-get]
+http_hosts = ["Example.ORG", "[0:0::1]:8080"]
+env = ["API_TOKEN"]
+[tools."sha256:{digest}"]
+env_values = {{ MODE = "x" }}
+[tools.files.limits]
+timeout_s = 2.5
+"""
+    )
+    policy = policy_from_options(
+        toml, dirs=[f"files={tmp_path}:/more"], http_hosts=["http-get=api.example.org:8443"]
+    )
+    files = policy.for_tool("files", alone=False)
+    assert [(d.host, d.guest) for d in files.dirs] == [(notes, "/workspace"), (tmp_path, "/more")]
+    assert files.limits.timeout_s == 2.5 and files.tools == {} and files.http_hosts == ()
+    http = policy.for_tool("http-get", digest, alone=False)
+    assert http.http_hosts == ("example.org", "[::1]:8080", "api.example.org:8443")
+    assert (http.env, http.env_values, http.dirs) == (("API_TOKEN",), {"MODE": "x"}, ())
+    assert policy.for_tool("other", alone=False).http_hosts == ()
+    assert policy.needs_digest
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[tools.'a/b']\nenv = []", "invalid tool key 'a/b'"),
+        ("[tools.'sha256:12']\nenv = []", "invalid tool key 'sha256:12'"),
+        ("[pins]\nfiles = 'xyz'", "invalid sha256 'xyz' for 'files'"),
+        ("[tools.files]\nhttp_hosts = ['a:99999']", "invalid host 'a:99999'"),
+    ],
+)
+def test_bad_tool_sections_fail_with_one_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(content)
+    with pytest.raises(PolicyError) as info:
+        Policy.from_file(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
