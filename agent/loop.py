@@ -23,6 +23,7 @@ Host-side failures (the model cannot generate, a grammar does not validate) rais
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -43,7 +44,7 @@ from agent.events import (
     ToolCallStarted,
 )
 from agent.executor import match_name, unknown_tool_result
-from agent.messages import ChatMessage, JsonScalar, Prompt, ToolCall
+from agent.messages import ChatMessage, Prompt, ToolCall
 from agent.reasoning import Reasoning, ReasoningStream
 from agent.syntax import MAX_CALLS, CallSyntax, detect_syntax, get_syntax
 from agent.syntax.bound import reply_token_budget
@@ -142,12 +143,15 @@ def offered_tools(tools: Sequence[ToolMetadata], names: Sequence[str]) -> list[T
     return [tool for tool in tools if tool.name in names]
 
 
-CallKey = tuple[str, frozenset[tuple[str, str, JsonScalar]]]
+CallKey = tuple[str, frozenset[tuple[str, str, str]]]
 
 
 def call_key(call: ToolCall) -> CallKey:
-    """What makes two calls the same call: the tool and the arguments (typed: 1 is not true)."""
-    return call.name, frozenset((k, type(v).__name__, v) for k, v in call.arguments.items())
+    """What makes two calls the same call: the tool and the arguments (typed: 1 is not true;
+    arrays and objects compared as JSON, key order aside)."""
+    return call.name, frozenset(
+        (k, type(v).__name__, json.dumps(v, sort_keys=True)) for k, v in call.arguments.items()
+    )
 
 
 def calls_to_run(calls: Sequence[ToolCall], *, parallel: bool) -> tuple[ToolCall, ...]:

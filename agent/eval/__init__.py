@@ -28,7 +28,7 @@ from agent.eval.runner import (
     expects_call,
     judge,
 )
-from agent.eval.specs import bfcl_call, openai_tool, tool_spec, uses_json_text
+from agent.eval.specs import bfcl_call, json_schema, openai_tool, tool_spec, uses_json_text
 from agent.eval.suite import Case, Suite, category_of, load_suite
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ __all__ = [
     "Suite",
     "Verdict",
     "bfcl_call",
+    "json_schema",
     "category_of",
     "check_calls",
     "check_relevance",

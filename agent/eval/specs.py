@@ -3,13 +3,14 @@
     tool = tool_spec(function)                 # a ToolMetadata the syntaxes describe and constrain
     call = bfcl_call(tool_call, function)      # {name: {param: value}}, as BFCL's checker wants it
 
-A tool parameter is a string, integer, number or boolean (`tool_runner.ToolParam`). BFCL's
-scalar types map onto those (`float` is a number, `any` a string); an array, tuple or dict
-parameter cannot be expressed yet, so it becomes a string parameter whose description asks for
-JSON text, and the text the model writes is decoded back into a list or dict before BFCL judges
-it (a value that does not decode stays a string and fails BFCL's type check). `uses_json_text`
-says which cases needed that. BFCL's `enum` lists go into the description ("One of: ...") and,
-for string parameters, into the tool spec's `enum`, which the grammar enforces.
+BFCL's scalar types map onto tool parameter types (`float` is a number, `any` a string); an
+array, tuple or dict parameter becomes a structured parameter whose JSON Schema
+(`ToolParam.type_schema`) is BFCL's, in JSON Schema's words (`dict` an object, `tuple` and
+`array` arrays, `float` a number; `default` and `optional` dropped), so the grammar writes real
+JSON arrays and objects (nested ones too) and the prompt shows their shape. BFCL's `enum` lists
+go into the description ("One of: ...") and, for string parameters, into the tool spec's
+`enum`, which the grammar enforces. A value the model wrote as JSON text is decoded before BFCL
+judges it (a parser may read `[1, 2]` in the directive notation as text).
 """
 
 from __future__ import annotations
@@ -47,11 +48,17 @@ def _properties(function: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def _param(name: str, schema: Mapping[str, Any], required: bool) -> ToolParam:
     declared = str(schema.get("type", "string"))
     description = str(schema.get("description", "")).strip()
+    if declared in JSON_TEXT_TYPES:
+        structured = json_schema(schema)
+        return ToolParam(
+            name=name,
+            description=description,
+            type=structured["type"],
+            required=required,
+            type_schema=structured,
+        )
     if "enum" in schema:
         description += " One of: " + ", ".join(str(v) for v in schema["enum"]) + "."
-    if declared in JSON_TEXT_TYPES:
-        kind = "an array" if JSON_TEXT_TYPES[declared] == "list" else "an object"
-        description += f" Write it as JSON text ({kind})."
     kind = SCALAR_TYPES.get(declared, "string")
     values = schema.get("enum", [])
     # a string enum also steers decoding: the grammar admits only those values
@@ -63,6 +70,33 @@ def _param(name: str, schema: Mapping[str, Any], required: bool) -> ToolParam:
         required=required,
         enum=enum if kind == "string" else (),
     )
+
+
+_KEPT = ("enum", "minimum", "maximum", "minItems", "maxItems", "required")
+
+
+def json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A BFCL parameter schema in JSON Schema's words, with only the keywords tool_runner
+    checks (`description` kept only at the top, where the prompt shows it apart)."""
+    declared = str(schema.get("type", ""))
+    out: dict[str, Any] = {}
+    if declared in JSON_TEXT_TYPES:
+        out["type"] = "array" if JSON_TEXT_TYPES[declared] == "list" else "object"
+    elif declared in SCALAR_TYPES and declared != "any":
+        out["type"] = SCALAR_TYPES[declared]
+    for key in _KEPT:
+        if key in schema:
+            out[key] = schema[key]
+    if out.get("type") != "object":
+        out.pop("required", None)
+    if isinstance(schema.get("items"), Mapping):
+        out["items"] = json_schema(schema["items"])
+    if isinstance(schema.get("properties"), Mapping):
+        out["properties"] = {k: json_schema(v) for k, v in schema["properties"].items()}
+    if "enum" in out and out.get("type") not in ("string", None):
+        # BFCL spells some enums in another type than the parameter's: keep the type
+        out.pop("enum")
+    return out
 
 
 def tool_spec(function: Mapping[str, Any]) -> ToolMetadata:
@@ -80,7 +114,7 @@ def tool_spec(function: Mapping[str, Any]) -> ToolMetadata:
 
 
 def uses_json_text(function: Mapping[str, Any]) -> bool:
-    """Whether a parameter of `function` is an array or object passed as JSON text."""
+    """Whether a parameter of `function` is an array or object (a structured parameter)."""
     return any(p.get("type") in JSON_TEXT_TYPES for p in _properties(function).values())
 
 
@@ -89,14 +123,14 @@ def _decoded(value: Any, declared: str) -> Any:
     if isinstance(value, str):
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
         return decoded if isinstance(decoded, wanted) else value
     return value
 
 
 def bfcl_call(call: ToolCall, function: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """`call` in BFCL's decoded form, array and object parameters decoded from their JSON text."""
+    """`call` in BFCL's decoded form (array and object parameters decoded if written as text)."""
     properties = _properties(function) if function is not None else {}
     arguments: dict[str, Any] = {}
     for name, value in call.arguments.items():

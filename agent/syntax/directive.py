@@ -23,11 +23,11 @@ from agent.syntax.grammar import (
     free_text,
     json_string,
     literal,
-    param_value,
     repeated_calls,
     rule_name,
 )
 from agent.syntax.prompt import describe_tools, with_preamble
+from agent.syntax.schema_grammar import param_value
 from tool_runner import MARKER, ToolMetadata, ToolUsage
 
 _HOW_TO_CALL = f"""\
@@ -74,7 +74,9 @@ class DirectiveSyntax(SyntaxBase):
         for index, tool in enumerate(tools):
             args = []
             for param in canonical_params(tool):
-                value = param_value(b, param, string_rule=string, write_string=render_value)
+                value = param_value(
+                    b, param, string_rule=string, write_string=render_value, compact=True
+                )
                 member = f"{literal(', ' + param.name + '=')} {value}"
                 args.append(member if param.required else f"({member})?")
             body = " ".join([literal(tool.name), *args])

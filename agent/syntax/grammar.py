@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from agent.syntax.gbnf import validate_gbnf
 from tool_runner import ParamType, ToolMetadata, ToolParam
@@ -139,6 +139,24 @@ def number(b: GrammarBuilder) -> str:
     return b.rule("number", f"{sign} (number-scientific | {positional})")
 
 
+def bounded_number(b: GrammarBuilder, low: float | None, high: float | None) -> str:
+    """A number text for bounds `low`..`high` (either may be None): no sign when `low` is not
+    negative; with both bounds, positional only (no exponent) with no more integer digits than
+    the wider bound has. Validation checks the exact bounds."""
+    if low is None or high is None:
+        if low is not None and low >= 0:
+            number(b)  # defines number-scientific
+            whole = f'("0" | [1-9] [0-9]{{0,{_MAX_INT_DIGITS - 1}}})'
+            fraction = f'("." [0-9]{{1,{_MAX_POSITIONAL_FRACTION_DIGITS}}})?'
+            return f"(number-scientific | {whole} {fraction})"
+        return number(b)
+    digits = min(_MAX_INT_DIGITS, len(str(max(abs(math.trunc(low)), abs(math.trunc(high))))))
+    more = f" [0-9]{{0,{digits - 1}}}" if digits > 1 else ""
+    fraction = f'("." [0-9]{{1,{_MAX_POSITIONAL_FRACTION_DIGITS}}})?'
+    sign = '"-"? ' if low < 0 else ""
+    return f'({sign}("0" | [1-9]{more}) {fraction})'
+
+
 def _at_most(b: GrammarBuilder, bound: str = _MAX_DOUBLE_FRACTION) -> str:
     """A rule for 1 to len(bound) digits that, read as a fraction, is at most 0.`bound`."""
     name = ""
@@ -170,20 +188,7 @@ def typed_value(b: GrammarBuilder, kind: ParamType, *, string_rule: str) -> str:
     return boolean(b)
 
 
-def param_value(
-    b: GrammarBuilder, param: ToolParam, *, string_rule: str, write_string: Callable[[str], str]
-) -> str:
-    """The grammar of one value of `param`: one of its enum's strings (each as `write_string`
-    writes it in the syntax), an integer with no more digits (and no sign) than its bounds
-    allow, else any value of its type (`typed_value`). Validation checks the exact bounds."""
-    if param.enum:
-        return "(" + " | ".join(literal(write_string(value)) for value in param.enum) + ")"
-    if param.type == "integer" and (param.minimum is not None or param.maximum is not None):
-        return _bounded_integer(param.minimum, param.maximum)
-    return typed_value(b, param.type, string_rule=string_rule)
-
-
-def _bounded_integer(low: float | None, high: float | None) -> str:
+def bounded_integer(low: float | None, high: float | None) -> str:
     """An integer text for bounds `low`..`high` (either may be None): no sign when `low` is not
     negative, no "0" when 0 is out of range, and when both are given no more digits than the
     wider bound has."""

@@ -21,9 +21,9 @@ from agent.syntax.grammar import (
     json_text,
     literal,
     object_members,
-    param_value,
     rule_name,
 )
+from agent.syntax.schema_grammar import param_value
 from tool_runner import ToolMetadata, read_integer
 
 
@@ -97,18 +97,13 @@ def _arguments(tool_name: str, raw: object) -> dict[str, JsonScalar]:
         return {}
     if not isinstance(raw, dict):
         raise JsonCallError(f"the arguments of {tool_name} must be a JSON object")
-    args: dict[str, JsonScalar] = {}
-    for key, item in raw.items():
-        if isinstance(item, dict | list):
-            raise JsonCallError(
-                f"argument '{key}' of {tool_name} must be a string, number or boolean"
-            )
-        args[str(key)] = item
-    return args
+    # any JSON value: structured parameters take arrays and objects, and validation (before
+    # any tool runs) refuses a value that does not fit its parameter
+    return {str(key): item for key, item in raw.items()}
 
 
-def call_json(call: ToolCall, tool: ToolMetadata | None, *, name_key: str, args_key: str) -> str:
-    """The canonical JSON text of one call (arguments in canonical order, None left out)."""
+def arguments_json(call: ToolCall, tool: ToolMetadata | None) -> str:
+    """The canonical JSON object of a call's arguments (canonical order, None left out)."""
     order = [p.name for p in canonical_params(tool)] if tool else []
     order += [name for name in call.arguments if name not in order]
     members = ", ".join(
@@ -116,13 +111,18 @@ def call_json(call: ToolCall, tool: ToolMetadata | None, *, name_key: str, args_
         for name in order
         if (value := call.arguments.get(name)) is not None
     )
+    return f"{{{members}}}"
+
+
+def call_json(call: ToolCall, tool: ToolMetadata | None, *, name_key: str, args_key: str) -> str:
+    """The canonical JSON text of one call (arguments as `arguments_json` writes them)."""
     head = f"{json.dumps(name_key)}: {json.dumps(call.name, ensure_ascii=False)}"
-    return f"{{{head}, {json.dumps(args_key)}: {{{members}}}}}"
+    return f"{{{head}, {json.dumps(args_key)}: {arguments_json(call, tool)}}}"
 
 
 def _value_json(value: JsonScalar) -> str:
     """One argument value as the grammar writes it (strings by `json_text`)."""
-    return json_text(value) if isinstance(value, str) else json.dumps(value)
+    return json_text(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def calls_json(

@@ -30,6 +30,7 @@ from agent.syntax.grammar import (
 )
 from agent.syntax.jsoncall import (
     JsonCallError,
+    arguments_json,
     call_object_rule,
     call_objects,
     calls_json,
@@ -141,8 +142,12 @@ class JsonSyntax(SyntaxBase):
         )
 
     def _example(self, tool: ToolMetadata, usage: ToolUsage) -> str | None:
+        """A usage example as its arguments only (the call form is taught once, below the
+        tools: repeating its frame in every example would cost a third of the prompt)."""
         calls = usage_calls(usage, tool)
-        return show_placeholders(self.render(calls, [tool]), quoted=True) if calls else None
+        if not calls:
+            return None
+        return show_placeholders("\n".join(arguments_json(c, tool) for c in calls), quoted=True)
 
     def render(self, calls: Sequence[ToolCall], tools: Sequence[ToolMetadata]) -> str:
         """The canonical text of `calls`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tool_runner import ToolMetadata, ToolParam, ToolUsage
@@ -22,12 +22,31 @@ def signature(tool: ToolMetadata) -> str:
 def describe_param(param: ToolParam) -> str:
     """One parameter on one line: `name (kind): description`, `name?` when it is optional, the
     kind only when it is not a free string: the enum, or the type and its bounds."""
-    if param.enum:
+    if param.type_schema is not None:
+        kind = f" ({schema_shape(param.type_schema)})"
+    elif param.enum:
         kind = " (one of " + ", ".join(param.enum) + ")"
     else:
         kind = "" if param.type == "string" else f" ({param.type}{_bounds(param)})"
     optional = "" if param.required else "?"
     return f"{param.name}{optional}{kind}: {param.description.strip()}"
+
+
+def schema_shape(schema: Mapping[str, Any], depth: int = 0) -> str:
+    """A structured value's shape in a few words: `array of number`, `{field, value?}`,
+    `one of A, B` (deeper than three levels: its type only)."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " or ".join(str(k) for k in kind)
+    if "enum" in schema and isinstance(schema["enum"], list):
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    items, properties = schema.get("items"), schema.get("properties")
+    if depth < 3 and kind == "array" and isinstance(items, Mapping):
+        return f"array of {schema_shape(items, depth + 1)}"
+    if depth < 3 and kind == "object" and isinstance(properties, Mapping) and properties:
+        required = schema.get("required", [])
+        return "{" + ", ".join(f"{k}{'' if k in required else '?'}" for k in properties) + "}"
+    return str(kind or "any")
 
 
 def _bounds(param: ToolParam) -> str:

@@ -17,6 +17,7 @@ from agent.eval import (
     EvalReport,
     bfcl_call,
     evaluate,
+    json_schema,
     load_suite,
     openai_tool,
     tool_spec,
@@ -77,13 +78,44 @@ def test_a_bfcl_function_becomes_a_tool_spec() -> None:
         "width": ("integer", True),
         "height": ("number", True),
         "unit": ("string", False),
-        "points": ("string", False),
+        "points": ("array", False),
     }
     assert "One of: cm, m." in str(tool.param("unit"))
     unit = tool.param("unit")
     assert unit is not None and unit.enum == ("cm", "m")  # the grammar admits only these
-    assert "JSON text (an array)" in str(tool.param("points"))
+    points = tool.param("points")
+    # a structured parameter: BFCL's schema in JSON Schema's words, which the grammar writes
+    assert points is not None and points.description == "Points."
+    assert points.type_schema == {"type": "array", "items": {"type": "integer"}}
     assert uses_json_text(AREA) and not uses_json_text({"name": "f", "parameters": {}})
+
+
+def test_nested_bfcl_schemas_become_json_schema() -> None:
+    conditions = {
+        "type": "array",
+        "description": "Conditions.",
+        "items": {
+            "type": "dict",
+            "properties": {
+                "field": {"type": "string", "description": "Field."},
+                "op": {"type": "string", "enum": ["<", ">"], "default": "<"},
+                "at": {"type": "tuple", "items": {"type": "float"}, "optional": True},
+            },
+            "required": ["field"],
+        },
+    }
+    assert json_schema(conditions) == {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["field"],
+            "properties": {
+                "field": {"type": "string"},
+                "op": {"type": "string", "enum": ["<", ">"]},
+                "at": {"type": "array", "items": {"type": "number"}},
+            },
+        },
+    }
 
 
 def test_calls_come_back_in_bfcls_form_with_json_text_decoded() -> None:

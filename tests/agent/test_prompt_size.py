@@ -31,10 +31,11 @@ def tokenizer(smollm2_path: Path) -> Iterator[Llama]:
     llm.close()
 
 
-def test_the_directive_prompt_for_the_six_tools_is_at_most_800_tokens(
-    shipped: list[ToolMetadata], tokenizer: Llama
+@pytest.mark.parametrize("name", ["directive", "hermes", "llama3", "mistral", "json"])
+def test_the_prompt_for_the_six_tools_is_at_most_800_tokens_in_every_syntax(
+    shipped: list[ToolMetadata], tokenizer: Llama, name: str
 ) -> None:
-    prompt = get_syntax("directive").system_prompt(shipped)
+    prompt = get_syntax(name).system_prompt(shipped)
     tokens = tokenizer.tokenize(prompt.encode(), add_bos=False, special=False)
     assert len(tokens) <= 800, len(tokens)
 
