@@ -300,9 +300,11 @@ def invoke(
     """Call `export` of `compiled` in a new store (or in `warm`) under `policy` and `limits`.
 
     Never raises for anything the guest does: a failure comes back classified. With `keep`, a
-    successful call's instance comes back as `kept` for the next call; any other store is
-    closed here, on this thread, and only once wasmtime released its output sinks (see `_Sink`):
-    a sink released from a wasmtime thread during interpreter shutdown aborts the process.
+    successful call's instance comes back as `kept` for the next call. When the engine
+    prestarts, the call takes a fresh instance made ahead (`SandboxEngine.prestarter`) and hands
+    it back to be closed on that thread. Any other store is closed here, on this thread. Either
+    way a store is closed only once wasmtime released its output sinks (see `_Sink`): a sink
+    released from a wasmtime thread during interpreter shutdown aborts the process.
     """
     context = CallContext(policy=policy, log_budget=limits.max_output_bytes)
     token = CURRENT_CALL.set(context)
