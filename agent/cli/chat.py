@@ -24,6 +24,7 @@ from agent import Session
 from agent.cli.approve import TerminalApprover
 from agent.cli.render import echo, footer
 from agent.cli.run import (
+    EXIT_INTERRUPTED,
     History,
     Output,
     agent_options,
@@ -229,6 +230,14 @@ def chat(ctx: click.Context, /, **flags: Any) -> None:
 
     Ctrl-C cancels a reply in progress, Ctrl-D (or /exit) quits.
     """
+    try:
+        _chat(ctx, flags)
+    except KeyboardInterrupt:  # while the model loads (a turn's Ctrl-C cancels only the turn)
+        click.echo("\nInterrupted.", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+def _chat(ctx: click.Context, flags: dict[str, Any]) -> None:
     with one_line_errors():
         history = History(flags)
         settings = settings_from(ctx, flags)

@@ -210,3 +210,18 @@ def test_a_denied_capability_is_put_to_the_person(
     assert "Answer [once/session/always/deny]: " in result.stderr
     assert "Execution result: .: 1 entry\nhello.txt (3 bytes)" in result.stderr
     assert "no directory is granted" in result.stderr  # the second time, refused
+
+
+class InterruptedLoader(FakeLoader):
+    """Ctrl-C while the model loads."""
+
+    def load(self, settings: object, path: Path) -> FakeBackend:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_the_model_loads_exits_130(echo: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["chat", "-c", str(echo)], input="", obj=InterruptedLoader(FakeBackend())
+    )
+    assert result.exit_code == 130 and result.stderr.strip() == "Interrupted."
+    assert "Aborted" not in result.output
