@@ -1,8 +1,8 @@
 """`agent eval`: a BFCL-format suite on a GGUF model, the agent beside llama-cpp-python's own
-function-calling handler.
+function-calling handler and llama.cpp's own server.
 
 The command only adapts: flags become settings (`agent.resolve_settings`), the suite is read
-(`agent.eval.load_suite`), the agent's runner and then the baseline's run every case
+(`agent.eval.load_suite`), the agent's runner and then each baseline's run every case
 (`agent.eval.evaluate`), and the reports are printed (or one JSON object with `--json`). Library
 errors become one-line click errors: exit 2 for bad settings, 1 for anything else.
 """
@@ -28,9 +28,14 @@ from agent.eval import (
     evaluate,
     load_suite,
     open_baseline,
+    start_llama_server,
 )
 
-BASELINES = ("llama-cpp", "none")
+BASELINES = ("llama-cpp", "llama-server", "none")
+_LABELS = {
+    "llama-cpp": "llama-cpp-python chatml-function-calling",
+    "llama-server": "llama-server --jinja",
+}
 
 
 def _run(suite: Suite, runner: CaseRunner, model: str) -> EvalReport:
@@ -49,7 +54,7 @@ def _run(suite: Suite, runner: CaseRunner, model: str) -> EvalReport:
 
 
 def _line(report: EvalReport) -> str:
-    label = "llama-cpp-python chatml-function-calling"
+    label = _LABELS.get(report.runner, report.runner)
     if report.runner == "agent":
         grammar = "grammar" if report.grammar else "no grammar"
         label = f"agent ({report.syntax} syntax, {grammar})"
@@ -87,10 +92,20 @@ def _failures(report: EvalReport) -> list[dict[str, Any]]:
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N cases.")
 @click.option(
     "--baseline",
+    "baselines",
     type=click.Choice(BASELINES),
-    default="llama-cpp",
+    multiple=True,
+    default=("llama-cpp",),
     show_default=True,
-    help="The peer run on the same cases (llama-cpp-python's chatml-function-calling).",
+    help="The peers run on the same cases (repeat for several): llama-cpp-python's "
+    "chatml-function-calling, llama.cpp's llama-server --jinja, or none.",
+)
+@click.option(
+    "--llama-server",
+    "server_binary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The llama-server binary for --baseline llama-server (scripts/build-llama-tools.sh "
+    "prints its path).",
 )
 @click.option("--syntax", type=click.Choice(SYNTAX_CHOICES), help=field_help("syntax", "auto"))
 @click.option(
@@ -120,13 +135,17 @@ def eval_command(
     answers: Path | None,
     category: str | None,
     limit: int | None,
-    baseline: str,
+    baselines: tuple[str, ...],
+    server_binary: Path | None,
     tool_choice: ToolChoice | None,  # click.Choice(TOOL_CHOICES) admits only those
     as_json: bool,
     **flags: Any,
 ) -> None:
     """Score tool calls on a BFCL-format suite (e.g. BFCL_v4_simple_python.json) with BFCL's
     AST rules: the agent's prompt, grammar and parser, beside llama-cpp-python's own handler."""
+    peers = () if "none" in baselines else tuple(dict.fromkeys(baselines))
+    if "llama-server" in peers and server_binary is None:
+        raise click.UsageError("--baseline llama-server needs --llama-server PATH")
     with _one_line_errors():
         settings: AgentSettings = resolve_settings(flags, environ=os.environ)
         suite = load_suite(suite_file, answers=answers, category=category, limit=limit)
@@ -139,10 +158,16 @@ def eval_command(
             reports = [_run(suite, runner, model)]
         finally:
             backend.close()
-        if baseline == "llama-cpp":
-            sampling = settings.sampling()
-            with open_baseline(settings.model_settings(path), sampling, tool_choice) as peer:
-                reports.append(_run(suite, peer, model))
+        sampling, model_settings = settings.sampling(), settings.model_settings(path)
+        for peer_name in peers:
+            if peer_name == "llama-cpp":
+                with open_baseline(model_settings, sampling, tool_choice) as peer:
+                    reports.append(_run(suite, peer, model))
+            elif server_binary is not None:
+                with start_llama_server(
+                    server_binary, model_settings, sampling, tool_choice
+                ) as server:
+                    reports.append(_run(suite, server, model))
     if as_json:
         out = {
             "reports": [{**r.summary(), "failures": _failures(r)} for r in reports],

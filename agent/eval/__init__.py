@@ -15,6 +15,7 @@ not load llama.cpp.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.eval.checker import Verdict, check_calls, check_relevance
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from agent.choices import ToolChoice
     from agent.config import ModelSettings, SamplingSettings
     from agent.eval.baseline import LlamaCppRunner
+    from agent.eval.server import LlamaServerRunner
 
 
 def open_baseline(
@@ -45,6 +47,19 @@ def open_baseline(
     from agent.eval.baseline import LlamaCppRunner
 
     return LlamaCppRunner(settings, sampling, tool_choice)
+
+
+def start_llama_server(
+    binary: Path,
+    settings: ModelSettings,
+    sampling: SamplingSettings,
+    tool_choice: ToolChoice | None = None,
+) -> LlamaServerRunner:
+    """llama.cpp's own `llama-server --jinja` (the binary at `binary`) on the model of
+    `settings`, as a child process on 127.0.0.1; raises EvalError when it does not come up."""
+    from agent.eval.server import LlamaServerRunner
+
+    return LlamaServerRunner.start(binary, settings, sampling, tool_choice)
 
 
 __all__ = [
@@ -66,6 +81,7 @@ __all__ = [
     "judge",
     "load_suite",
     "open_baseline",
+    "start_llama_server",
     "openai_tool",
     "tool_spec",
     "uses_json_text",
