@@ -244,6 +244,7 @@ def _chat(ctx: click.Context, flags: dict[str, Any]) -> None:
         output = Output(flags, settings)
         reader = open_reader(os.environ)
         approver = TerminalApprover()
+        history.prepare()
         with open_session(ctx, settings, output, approver=approver) as session:
             try:
                 restored = history.open(session)

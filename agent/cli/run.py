@@ -31,7 +31,7 @@ from agent.cli.render import HumanRenderer, Spinner, echo, footer
 from agent.config import AgentSettings, field_help, with_default_dirs
 from agent.errors import HistoryError
 from agent.events import STOP_REASONS, Event, StopReason
-from agent.history import HistoryRecorder, HistoryStore
+from agent.history import Conversation, HistoryRecorder, HistoryStore
 from agent.paths import user_paths
 from agent.session import ModelLoader
 from agent.toolsmith import AutoApprove
@@ -217,12 +217,26 @@ class History:
         self.recorder: HistoryRecorder | None = None
         self.conversation_id: str | None = None
         """The conversation continued (None: a new one)."""
+        self._conversation: Conversation | None = None
         self._warned = False
 
     @property
     def resuming(self) -> bool:
         """Whether a logged conversation is continued."""
         return self.resume_latest or self.cid is not None
+
+    def prepare(self) -> None:
+        """Read the conversation to continue, if any, before the model loads (a bad --cid
+        fails at once). Raises HistoryError."""
+        if self.resuming and self._conversation is None:
+            with HistoryStore.open(user_paths(os.environ).logs_db) as store:
+                self._conversation = self._find(store)
+
+    def _find(self, store: HistoryStore) -> Conversation:
+        given = self.cid if self.cid is not None else store.latest_id()
+        if given is None:
+            raise HistoryError("no logged conversation to continue (agent logs list)")
+        return store.conversation(given)
 
     def open(self, session: Session) -> int:
         """Open the log and restore the conversation to continue into `session`; returns the
@@ -233,10 +247,7 @@ class History:
         cid: str | None = None
         restored = 0
         if self.resuming:
-            given = self.cid if self.cid is not None else self.store.latest_id()
-            if given is None:
-                raise HistoryError("no logged conversation to continue (agent logs list)")
-            conversation = self.store.conversation(given)
+            conversation = self._conversation or self._find(self.store)
             session.restore(conversation.messages)
             cid, restored = conversation.id, len(conversation.exchanges)
             self.conversation_id = cid
@@ -341,6 +352,7 @@ def run(
             settings = settings_from(ctx, flags)
             output = Output(flags, settings)
             approver = AutoApprove() if approve_new_tools else None
+            history.prepare()
             with open_session(ctx, settings, output, approver=approver) as session:
                 try:
                     history.open(session)

@@ -96,8 +96,21 @@ def test_no_log_writes_nothing(data_dir: Path, echo: Path) -> None:
     assert result.exit_code == 0 and not (data_dir / "logs.db").exists()
 
 
+class NeverLoaded(FakeLoader):
+    def load(self, settings: object, path: Path) -> FakeBackend:
+        raise AssertionError("the model was loaded")
+
+
 def test_continue_without_history_and_both_flags_are_errors(data_dir: Path, echo: Path) -> None:
-    result = invoke("run", "--continue", "-p", "x", "-c", echo, fake=FakeBackend(["y"]))
-    assert result.exit_code == 1 and "no logged conversation to continue" in result.output
+    for args in (["run", "x"], ["chat"]):  # found before the model loads
+        result = CliRunner().invoke(
+            main, [*args, "--continue", "-c", str(echo)], obj=NeverLoaded(FakeBackend())
+        )
+        assert result.exit_code == 1 and "no logged conversation to continue" in result.output
+    invoke("run", "-p", "x", "-c", echo, fake=FakeBackend(["y"]))
+    result = CliRunner().invoke(
+        main, ["run", "--cid", "ffffff", "-c", str(echo), "x"], obj=NeverLoaded(FakeBackend())
+    )
+    assert result.exit_code == 1 and "no conversation 'ffffff'" in result.output
     result = invoke("run", "--continue", "--cid", "ab", "-p", "x", "-c", echo, fake=FakeBackend())
     assert result.exit_code == 2 and "cannot be combined" in result.output
