@@ -20,6 +20,7 @@ import os
 import struct
 import time
 from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -159,6 +160,16 @@ def physical_cores() -> int | None:
             continue
         cores.add((package, core))
     return len(cores) or None
+
+
+@dataclass(frozen=True)
+class ContextState:
+    """What `LlamaBackend.save_state` took: the KV cells of sequence 0 (llama.cpp's bytes),
+    the tokens they hold, and the text those tokens spell."""
+
+    data: bytes
+    tokens: tuple[int, ...]
+    history: tuple[str, tuple[int, ...]]
 
 
 class LlamaBackend(Closing):
@@ -391,6 +402,38 @@ class LlamaBackend(Closing):
             validate_grammar(gbnf)
             compiled = self._grammars[gbnf] = Grammar(gbnf, self._decoder.vocab)
         return compiled
+
+    def save_state(self) -> ContextState:
+        """A snapshot of what the context holds (its KV cells and their tokens), so that
+        several conversations sharing this model (an app's agents) can each take theirs back
+        with `load_state` instead of evaluating their prompt again."""
+        ctx = self._llm.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0) if size else 0
+        prompt, tokens = self._history
+        return ContextState(
+            data=bytes(memoryview(buffer).cast("B")[:written]),
+            tokens=tuple(self._decoder.evaluated) if written else (),
+            history=(prompt, tuple(tokens)) if written else ("", ()),
+        )
+
+    def load_state(self, state: object) -> None:
+        """Restore a `save_state` snapshot; one llama.cpp refuses leaves an empty context (the
+        next prompt is then evaluated in full). Raises TypeError for anything else."""
+        if not isinstance(state, ContextState):
+            raise TypeError(f"not a ContextState: {type(state).__name__}")
+        self._decoder.clear()
+        self._history = ("", [])
+        if not state.data:
+            return
+        buffer = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
+        ctx = self._llm.ctx
+        if llama_cpp.llama_state_seq_set_data(ctx, buffer, len(state.data), 0) != len(state.data):
+            self._decoder.clear()
+            return
+        self._decoder.evaluated.extend(state.tokens)
+        self._history = (state.history[0], list(state.history[1]))
 
     def reset(self) -> None:
         """Forget the KV cache: the next prompt is evaluated from scratch."""
