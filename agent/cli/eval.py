@@ -101,6 +101,13 @@ def _failures(report: EvalReport) -> list[dict[str, Any]]:
     "chatml-function-calling, llama.cpp's llama-server --jinja, or none.",
 )
 @click.option(
+    "--agent/--no-agent",
+    "run_agent",
+    default=True,
+    show_default=True,
+    help="Run the agent itself (--no-agent: only the baselines).",
+)
+@click.option(
     "--llama-server",
     "server_binary",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -137,6 +144,7 @@ def eval_command(
     limit: int | None,
     baselines: tuple[str, ...],
     server_binary: Path | None,
+    run_agent: bool,
     tool_choice: ToolChoice | None,  # click.Choice(TOOL_CHOICES) admits only those
     as_json: bool,
     **flags: Any,
@@ -146,18 +154,22 @@ def eval_command(
     peers = () if "none" in baselines else tuple(dict.fromkeys(baselines))
     if "llama-server" in peers and server_binary is None:
         raise click.UsageError("--baseline llama-server needs --llama-server PATH")
+    if not run_agent and not peers:
+        raise click.UsageError("--no-agent with no baseline runs nothing")
     with _one_line_errors():
         settings: AgentSettings = resolve_settings(flags, environ=os.environ)
         suite = load_suite(suite_file, answers=answers, category=category, limit=limit)
         loader = LlamaLoader()
         path = loader.resolve(settings)
         model = path.name
-        backend = loader.load(settings, path)
-        try:
-            runner = AgentRunner(backend, settings.loop(), tool_choice)
-            reports = [_run(suite, runner, model)]
-        finally:
-            backend.close()
+        reports = []
+        if run_agent:
+            backend = loader.load(settings, path)
+            try:
+                runner = AgentRunner(backend, settings.loop(), tool_choice)
+                reports.append(_run(suite, runner, model))
+            finally:
+                backend.close()
         sampling, model_settings = settings.sampling(), settings.model_settings(path)
         for peer_name in peers:
             if peer_name == "llama-cpp":
@@ -178,13 +190,11 @@ def eval_command(
     click.echo(f"BFCL {suite.category} ({shown} cases), {model}")
     for report in reports:
         click.echo(_line(report))
-    mapped = reports[0].json_text_cases
-    if mapped:
+    structured = reports[0].json_text_cases if reports else 0
+    if structured:
         click.echo(
-            f"  {mapped} of {reports[0].cases} cases have array/object parameters: the agent gets "
-            "them as JSON text in a string parameter (decoded before judging), the baseline as "
-            "JSON."
+            f"  {structured} of {reports[0].cases} cases have array/object parameters: every "
+            "runner gets their JSON Schema."
         )
-
 
 __all__ = ["eval_command"]

@@ -30,7 +30,7 @@ from agent.eval.checker import (
     find_description,
     is_irrelevance,
 )
-from agent.eval.specs import bfcl_call, tool_spec, uses_json_text
+from agent.eval.specs import as_declared_floats, bfcl_call, tool_spec, uses_json_text
 from agent.eval.suite import Case, Suite, is_relevance_category
 from agent.events import RunStarted, StepFinished
 from agent.loop import ChatBackend, run_agent
@@ -144,7 +144,8 @@ class CaseResult(BaseModel):
 
 def judge(case: Case, category: str, reply: Reply, seconds: float) -> CaseResult:
     """BFCL's verdict on `reply`: relevance categories on whether there is a call; the others
-    on the calls, which must all be readable (BFCL fails an output it cannot decode)."""
+    on the calls, which must all be readable (BFCL fails an output it cannot decode), numbers
+    for BFCL's float parameters read as floats (`specs.as_declared_floats`)."""
     if is_relevance_category(category):
         verdict = check_relevance(category, reply.calls)
     elif not reply.well_formed:
@@ -154,7 +155,8 @@ def judge(case: Case, category: str, reply: Reply, seconds: float) -> CaseResult
             error_type="ast_decoder:decoder_failed",
         )
     else:
-        verdict = check_calls(category, case.functions, reply.calls, case.ground_truth)
+        calls = as_declared_floats(reply.calls, case.functions)
+        verdict = check_calls(category, case.functions, calls, case.ground_truth)
     return CaseResult(
         id=case.id,
         valid=verdict.valid,
@@ -238,7 +240,7 @@ class EvalReport(BaseModel):
 
     @property
     def json_text_cases(self) -> int:
-        """Cases with an array or object parameter, passed to the agent as JSON text."""
+        """Cases with an array or object parameter (given to every runner as JSON Schema)."""
         return sum(r.json_text for r in self.results)
 
     def summary(self) -> dict[str, Any]:

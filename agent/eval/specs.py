@@ -16,7 +16,7 @@ judges it (a parser may read `[1, 2]` in the directive notation as text).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent.messages import ToolCall
@@ -137,6 +137,38 @@ def bfcl_call(call: ToolCall, function: Mapping[str, Any] | None) -> dict[str, d
         declared = str(properties.get(name, {}).get("type", ""))
         arguments[name] = _decoded(value, declared) if declared in JSON_TEXT_TYPES else value
     return {call.name: arguments}
+
+
+def as_declared_floats(
+    calls: Sequence[Mapping[str, Mapping[str, Any]]], functions: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], ...]:
+    """`calls` (BFCL's form) with every integer written where BFCL declares a `float` (nested
+    ones too: items of float arrays, members of dicts) read as a float. JSON has one number
+    type, and a tool host hands a number parameter to a tool as a double; BFCL's Python type
+    check would fail `[1, 3]` for a list of floats. Every runner's calls are read this way."""
+    by_name = {f["name"]: f for f in functions}
+    out = []
+    for call in calls:
+        converted: dict[str, dict[str, Any]] = {}
+        for name, arguments in call.items():
+            properties = _properties(by_name[name]) if name in by_name else {}
+            converted[name] = {
+                key: _floats(value, properties.get(key, {})) for key, value in arguments.items()
+            }
+        out.append(converted)
+    return tuple(out)
+
+
+def _floats(value: Any, schema: Mapping[str, Any]) -> Any:
+    declared = schema.get("type")
+    if declared == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    items, properties = schema.get("items"), schema.get("properties")
+    if isinstance(value, list) and isinstance(items, Mapping):
+        return [_floats(item, items) for item in value]
+    if isinstance(value, dict) and isinstance(properties, Mapping):
+        return {k: _floats(v, properties.get(k, {})) for k, v in value.items()}
+    return value
 
 
 def openai_tool(function: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,14 +15,17 @@ from agent.errors import EvalError
 from agent.eval import (
     AgentRunner,
     EvalReport,
+    Reply,
     bfcl_call,
     evaluate,
     json_schema,
+    judge,
     load_suite,
     openai_tool,
     tool_spec,
     uses_json_text,
 )
+from agent.eval.specs import as_declared_floats
 from agent.messages import Prompt, ToolCall
 
 AREA = {
@@ -123,6 +126,31 @@ def test_calls_come_back_in_bfcls_form_with_json_text_decoded() -> None:
     assert bfcl_call(call, AREA) == {"geometry.area": {"width": 3, "points": [1, 2]}}
     not_json = ToolCall(id="1", name="geometry.area", arguments={"points": "1, 2"})
     assert bfcl_call(not_json, AREA) == {"geometry.area": {"points": "1, 2"}}
+
+
+def test_numbers_for_float_parameters_are_read_as_floats_for_every_runner(tmp_path: Path) -> None:
+    """JSON has one number type: 4 for a float parameter (or inside a list of floats) is 4.0,
+    whoever wrote it; an integer parameter keeps its integer, a boolean stays a boolean."""
+    nested = {
+        "name": "f",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "xs": {"type": "array", "items": {"type": "float"}},
+                "n": {"type": "integer"},
+                "d": {"type": "dict", "properties": {"y": {"type": "float"}}},
+                "b": {"type": "float"},
+            },
+        },
+    }
+    calls = ({"f": {"xs": [1, 2.5], "n": 3, "d": {"y": 2}, "b": True}},)
+    converted = as_declared_floats(calls, [nested])
+    assert converted == ({"f": {"xs": [1.0, 2.5], "n": 3, "d": {"y": 2.0}, "b": True}},)
+    assert [type(x) for x in converted[0]["f"]["xs"]] == [float, float]
+    assert type(converted[0]["f"]["n"]) is int
+    suite = load_suite(_write_suite(tmp_path, "simple_python", [_case(0, "q", TRUTH)]))
+    reply = Reply(text="", calls=({"geometry.area": {"width": 3, "height": 4}},))
+    assert judge(suite.cases[0], "simple_python", reply, 0.1).valid
 
 
 def test_the_baseline_gets_json_schema_types() -> None:

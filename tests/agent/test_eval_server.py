@@ -176,3 +176,10 @@ def test_the_command_needs_the_binary_for_that_baseline(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--baseline llama-server needs --llama-server PATH" in result.output
+
+
+def test_no_agent_needs_a_baseline(tmp_path: Path) -> None:
+    suite = str(tmp_path / "BFCL_v4_simple_python.json")
+    args = ["eval", suite, "--no-agent", "--baseline", "none"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--no-agent with no baseline runs nothing" in result.output
