@@ -197,4 +197,5 @@ def eval_command(
             "runner gets their JSON Schema."
         )
 
+
 __all__ = ["eval_command"]
