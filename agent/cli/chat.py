@@ -135,14 +135,14 @@ class Chat:
         started = time.perf_counter()
         self.history.begin(text)
         events = self.session.ask(text)
-        assert isinstance(events, Generator)  # Session.ask is a generator function
         try:
             for event in events:
                 renderer(event)
                 recorder.add(event)
                 self.history.add(event)
         except KeyboardInterrupt:
-            events.close()
+            if isinstance(events, Generator):  # let the run clean up (Session.ask is one)
+                events.close()
             renderer.interrupted()
             echo("(cancelled: the conversation is as before this request)", err=True)
             return
