@@ -5,8 +5,9 @@
 
 Each function becomes a `ToolMetadata` the agent's syntaxes describe, constrain and parse, the
 same conversion `agent eval` makes for BFCL functions (`agent.eval.specs`): scalar parameters
-keep their type, an array or object parameter is written by the model as JSON text and decoded
-back before the call goes to the client.
+keep their type, an array or object parameter keeps its JSON Schema (the grammar writes real
+JSON for it; a value the model wrote as JSON text is decoded before the call goes to the
+client).
 """
 
 from __future__ import annotations
