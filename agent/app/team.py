@@ -172,8 +172,11 @@ class Team(Closing):
         *,
         history: Sequence[ChatMessage] = (),
         resources: ExitStack | None = None,
+        keep_contexts: bool = True,
     ) -> None:
         self.app = app
+        self.keep_contexts = keep_contexts
+        """Save and restore each agent's context on a shared model (when the backend can)."""
         self.backends = backends
         self._resources = resources if resources is not None else ExitStack()
         self._history: tuple[ChatMessage, ...] = tuple(history)
@@ -203,6 +206,7 @@ class Team(Closing):
         history: Sequence[ChatMessage] = (),
         memory_file: Path | None = None,
         models_dir: Path | None = None,
+        keep_contexts: bool = True,
     ) -> Team:
         """Load the models the agents use (each once) and open every agent's tools.
 
@@ -224,7 +228,9 @@ class Team(Closing):
         except BaseException:
             stack.close()
             raise
-        return cls(app, backends, tools, history=history, resources=stack)
+        return cls(
+            app, backends, tools, history=history, resources=stack, keep_contexts=keep_contexts
+        )
 
     @property
     def history(self) -> tuple[ChatMessage, ...]:
@@ -323,7 +329,7 @@ class Team(Closing):
         """Before `agent` evaluates a prompt on the shared `model`: save the context of the
         agent that used it last and restore this agent's, so that each keeps its prefix."""
         holder = self._last_agent.get(model)
-        if holder == agent or not isinstance(backend, KeepsState):
+        if holder == agent or not self.keep_contexts or not isinstance(backend, KeepsState):
             self._last_agent[model] = agent
             return
         if holder is not None:
