@@ -243,7 +243,13 @@ class History:
         number of exchanges restored. Raises HistoryError."""
         if not self.enabled and not self.resuming:
             return 0
-        self.store = HistoryStore.open(user_paths(os.environ).logs_db)
+        try:
+            self.store = HistoryStore.open(user_paths(os.environ).logs_db)
+        except HistoryError as exc:
+            if self.resuming:
+                raise
+            self._warn(exc)  # an unusable log does not stop the request
+            return 0
         cid: str | None = None
         restored = 0
         if self.resuming:
@@ -269,9 +275,12 @@ class History:
         try:
             self.recorder.add(event)
         except HistoryError as exc:
-            if not self._warned:
-                echo(f"Warning: not logged: {exc}", err=True)
-                self._warned = True
+            self._warn(exc)
+
+    def _warn(self, exc: HistoryError) -> None:
+        if not self._warned:
+            echo(f"Warning: not logged: {exc}", err=True)
+            self._warned = True
 
     def restart(self) -> None:
         """Go on in a new conversation (a chat's /reset)."""

@@ -114,3 +114,17 @@ def test_continue_without_history_and_both_flags_are_errors(data_dir: Path, echo
     assert result.exit_code == 1 and "no conversation 'ffffff'" in result.output
     result = invoke("run", "--continue", "--cid", "ab", "-p", "x", "-c", echo, fake=FakeBackend())
     assert result.exit_code == 2 and "cannot be combined" in result.output
+
+
+def test_an_unusable_log_is_a_warning_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, echo: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("LLM_AGENT_DATA_DIR", str(blocker))  # logs.db cannot be created under it
+    result = invoke("run", "-p", "hi", "-c", echo, fake=FakeBackend(["answered"]))
+    assert result.exit_code == 0 and result.stdout == "answered\n"
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith("Warning: not logged: cannot open the history database")
+    result = invoke("run", "--continue", "-p", "hi", "-c", echo, fake=FakeBackend(["x"]))
+    assert result.exit_code == 1  # continuing needs the log
