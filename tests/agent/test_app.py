@@ -411,3 +411,38 @@ def test_app_chat_keeps_the_conversation_answers_slash_commands_locally_and_save
     again = run_cli(["app", "chat", str(office), "--session", "c1"], resumed, stdin="Again?\n")
     assert "session c1 resumed (5 messages)" in again.stdout
     assert "Who am I?" in resumed.prompts[0]
+
+
+def test_clean_removes_the_compile_cache_and_stale_partials_and_says_what_it_freed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("LLM_AGENT_MODELS_DIR", str(tmp_path / "models"))
+    compiled = tmp_path / "cache" / "llm-agent" / "compiled"
+    compiled.mkdir(parents=True)
+    (compiled / "a.cwasm").write_bytes(b"x" * 3000)
+    partials = tmp_path / "models" / ".partial"
+    partials.mkdir(parents=True)
+    stale, fresh = partials / "old.gguf.abc.incomplete", partials / "new.gguf.abc.incomplete"
+    stale.write_bytes(b"y" * 1000)
+    fresh.write_bytes(b"z" * 500)
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    dry = run_cli(["app", "clean", "--dry-run"])
+    assert dry.exit_code == 0 and "would free 4.0 KB" in dry.output and compiled.exists()
+    result = run_cli(["app", "clean", "--json"])
+    report = json.loads(result.output)
+    assert report["freed_bytes"] == 4000 and not report["dry_run"]
+    assert not compiled.exists() and not stale.exists() and fresh.exists()
+
+
+def test_info_lists_sessions_and_the_compile_cache(office: Path) -> None:
+    run_cli(["app", "run", str(office), "--session", "s9", "-p", "hi"], FakeBackend(["hello"]))
+    result = run_cli(["app", "info", "--json", str(office)], FakeBackend())
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["sessions"] == {"s9": "1 request, 3 messages"}
+    assert info["compile_cache"].endswith("compiled") and info["compile_cache_bytes"] > 0
