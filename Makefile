@@ -22,7 +22,7 @@ FALLBACK_FILE := SmolLM2-135M-Instruct.Q4_1.gguf
 FALLBACK_FLAGS := --tools Echo --tool-choice required --temperature 0 --repeat-penalty 1.3 \
 	--max-steps 4 --max-tokens 48
 
-.PHONY: help install python-env llama test test-assets lint typecheck pytest fuzz run-agent clean distclean
+.PHONY: help install python-env llama llama-tools bench test test-assets lint typecheck pytest fuzz run-agent clean distclean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -66,6 +66,14 @@ test-assets: $(VENV_STAMP) ## Fetch the real test models and BFCL data once (abo
 # pytest exits 5 when it collected no test: that is a failure here, as any non-zero exit is.
 pytest: install test-assets examples
 	$(VENV)/bin/pytest
+
+# llama.cpp's own tools from the sources our wheel is built from, with its flags (cached like the
+# wheel); `make bench` compares the agent's generation with llama-bench.
+llama-tools: $(VENV_STAMP) ## Build llama-bench and llama-server (cached; prints their paths)
+	@scripts/build-llama-tools.sh $(PY)
+
+bench: install test-assets llama-tools ## Issue 14's ratios in one table (benchmarks, not tests)
+	$(PY) bench/bench_llama.py
 
 fuzz: install ## Property tests with fresh random examples, ten times as many (slow; not in CI)
 	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest -k "not slow" tests/agent tests/tools tests/test_test_model.py

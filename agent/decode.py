@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import time
 from collections.abc import Generator, Sequence
 
 import llama_cpp
@@ -27,6 +28,7 @@ import numpy as np
 from agent.config import SamplingSettings
 from agent.errors import GrammarError, ModelError
 from agent.events import FinishReason
+from agent.threadpool import ThreadGovernor
 from tool_runner import Closing
 
 PENALTY_LAST_N = 64
@@ -97,8 +99,18 @@ class Decoder:
     """Evaluation and sampling on one llama.cpp context (sequence 0), tracking which tokens the
     KV cache holds (`evaluated`). The context and model belong to the caller."""
 
-    def __init__(self, ctx: llama_cpp.llama_context_p, model: llama_cpp.llama_model_p) -> None:
+    def __init__(
+        self,
+        ctx: llama_cpp.llama_context_p,
+        model: llama_cpp.llama_model_p,
+        *,
+        adapt_threads: bool = True,
+    ) -> None:
         self._ctx = ctx
+        self._threads = int(llama_cpp.llama_n_threads(ctx))
+        self._batch_threads = int(llama_cpp.llama_n_threads_batch(ctx))
+        self.governor = ThreadGovernor(self._threads) if adapt_threads else None
+        """Drops generation to one thread while the cores are shared (`agent.threadpool`)."""
         self.vocab = llama_cpp.llama_model_get_vocab(model)
         self._memory = llama_cpp.llama_get_memory(ctx)
         self.n_ctx = int(llama_cpp.llama_n_ctx(ctx))
@@ -106,6 +118,8 @@ class Decoder:
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
         self.evaluated: list[int] = []
         """The tokens in the KV cache, in order (positions 0..len-1)."""
+        self.rejections = 0
+        """How many sampled tokens a grammar rejected (each cost a resample), for benchmarks."""
         self._one = (llama_cpp.llama_token * 1)()
         self._piece = ctypes.create_string_buffer(256)
         self._check = llama_cpp.llama_token_data(0, 1.0, 0.0)
@@ -196,9 +210,17 @@ class Decoder:
             if count == max_tokens or len(self.evaluated) >= self.n_ctx:
                 break
             self._one[0] = token
+            started = time.perf_counter()
             self._decode(llama_cpp.llama_batch_get_one(self._one, 1))
             self.evaluated.append(token)
+            if self.governor is not None:
+                self._use_threads(self.governor.observe(time.perf_counter() - started))
         return "length"
+
+    def _use_threads(self, threads: int) -> None:
+        if threads != self._threads:
+            llama_cpp.llama_set_n_threads(self._ctx, threads, self._batch_threads)
+            self._threads = threads
 
     def piece(self, token: int) -> bytes:
         """The bytes a token stands for (none for control tokens)."""
@@ -214,11 +236,13 @@ class Decoder:
             # the chain must accept only the final token: sample from candidates built here
             token = self._sample_candidates(sampler, None)
             if grammar is not None and not self._allowed(grammar, token):
+                self.rejections += 1
                 token = self._sample_candidates(sampler, grammar)
             llama_cpp.llama_sampler_accept(sampler.handle, token)
         else:
             token = int(llama_cpp.llama_sampler_sample(sampler.handle, self._ctx, -1))
             if grammar is not None and not self._allowed(grammar, token):
+                self.rejections += 1
                 token = self._sample_candidates(sampler, grammar)
         if grammar is not None:
             llama_cpp.llama_sampler_accept(grammar.handle, token)

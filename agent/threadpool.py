@@ -14,6 +14,7 @@ libgomp reads its variables once, when it is loaded (when `llama_cpp` is first i
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import MutableMapping
 
 SPIN_COUNT = "10000"
@@ -26,3 +27,71 @@ def configure_openmp(environ: MutableMapping[str, str]) -> None:
     it or a wait policy; takes effect only before libgomp loads."""
     if SPIN_ENV not in environ and "OMP_WAIT_POLICY" not in environ:
         environ[SPIN_ENV] = SPIN_COUNT
+
+
+class ThreadGovernor:
+    """Chooses, token by token, how many threads generate: all of them while they run near their
+    best time per token, one when sharing the cores has slowed them past that.
+
+    Threads of one graph meet at a barrier after every operation, so a generation whose threads
+    are not all running waits at each one: beside another CPU-bound process, two threads can be
+    many times slower than one, which never waits. `observe` gets each token's time; when the
+    median of the last `window` tokens at full width exceeds `slack` times the best seen (and
+    is not clearly faster than one thread was when last measured), the governor drops to one
+    thread, and every `probe_every` tokens it tries full width again for `window` tokens,
+    keeping whichever was faster. Alone, full width stays near its best and the governor never
+    switches (no cost).
+    """
+
+    def __init__(
+        self, threads: int, *, window: int = 4, slack: float = 1.5, probe_every: int = 64
+    ) -> None:
+        self.full = max(threads, 1)
+        self.current = self.full
+        self._window = window
+        self._slack = slack
+        self._probe_every = probe_every
+        self._best: float | None = None
+        self._recent: deque[float] = deque(maxlen=window)
+        self._single: deque[float] = deque(maxlen=window)
+        self._since_probe = 0
+        self._probing = 0
+
+    def observe(self, seconds: float) -> int:
+        """Record the time of one token generated with `current` threads; returns the thread
+        count for the next token."""
+        if self.full == 1:
+            return 1
+        if self.current == self.full:
+            self._best = seconds if self._best is None else min(self._best, seconds)
+            self._recent.append(seconds)
+            if self._probing:
+                self._probing -= 1
+                if not self._probing and _median(self._recent) >= _median(self._single):
+                    self._go_single()
+            elif (
+                len(self._recent) == self._window
+                and _median(self._recent) > self._slack * self._best
+                and (
+                    not self._single or _median(self._recent) > _median(self._single) / self._slack
+                )
+            ):
+                self._go_single()
+        else:
+            self._single.append(seconds)
+            self._since_probe += 1
+            if self._since_probe >= self._probe_every:
+                self.current = self.full
+                self._probing = self._window
+                self._recent.clear()
+        return self.current
+
+    def _go_single(self) -> None:
+        self.current = 1
+        self._since_probe = 0
+        self._recent.clear()
+
+
+def _median(values: deque[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else float("inf")

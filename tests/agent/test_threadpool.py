@@ -1,0 +1,63 @@
+"""The thread settings for shared cores: libgomp's spin count, and the governor that drops
+generation to one thread while full width is slowed by another process."""
+
+from __future__ import annotations
+
+from agent.threadpool import SPIN_COUNT, SPIN_ENV, ThreadGovernor, configure_openmp
+
+
+def test_the_spin_count_is_set_unless_the_user_chose_one() -> None:
+    environ: dict[str, str] = {}
+    configure_openmp(environ)
+    assert environ == {SPIN_ENV: SPIN_COUNT}
+    mine = {SPIN_ENV: "5"}
+    configure_openmp(mine)
+    assert mine == {SPIN_ENV: "5"}
+    passive = {"OMP_WAIT_POLICY": "passive"}
+    configure_openmp(passive)
+    assert passive == {"OMP_WAIT_POLICY": "passive"}
+
+
+def feed(governor: ThreadGovernor, times: list[float]) -> list[int]:
+    return [governor.observe(t) for t in times]
+
+
+def simulate(governor: ThreadGovernor, full: float, single: float, tokens: int) -> list[int]:
+    """Generate `tokens` tokens on a machine where a token takes `full` seconds at full width and
+    `single` on one thread; the thread count used for each token."""
+    used = []
+    for _ in range(tokens):
+        threads = governor.current
+        used.append(threads)
+        governor.observe(full if threads > 1 else single)
+    return used
+
+
+def test_alone_full_width_stays_through_noise() -> None:
+    governor = ThreadGovernor(2)
+    noisy = [0.010, 0.011, 0.012, 0.010, 0.014, 0.010, 0.013, 0.011] * 20
+    assert set(feed(governor, noisy)) == {2}
+
+
+def test_shared_cores_move_generation_to_one_thread_and_back() -> None:
+    governor = ThreadGovernor(2, window=4, probe_every=32)
+    assert set(simulate(governor, full=0.010, single=0.018, tokens=100)) == {2}  # alone
+    # another process takes the cores: full width is 5x slower, one thread 1.1x
+    contended = simulate(governor, full=0.050, single=0.020, tokens=320)
+    assert contended[:8].count(1) >= 4  # noticed within a window or two
+    assert contended.count(1) >= 0.85 * len(contended)  # probes cost a few tokens each
+    # the other process ends: full width wins the next probe and keeps winning
+    after = simulate(governor, full=0.010, single=0.018, tokens=200)
+    assert after.index(2) <= 32 and set(after[40:]) == {2}
+
+
+def test_full_width_that_is_slowed_but_still_faster_stays() -> None:
+    governor = ThreadGovernor(2, window=4, probe_every=16)
+    simulate(governor, full=0.010, single=0.018, tokens=20)
+    used = simulate(governor, full=0.016, single=0.030, tokens=200)
+    assert used[40:].count(2) >= 0.8 * len(used[40:])
+
+
+def test_one_thread_configured_is_left_alone() -> None:
+    governor = ThreadGovernor(1)
+    assert set(feed(governor, [0.010, 1.0, 2.0, 0.5] * 10)) == {1}
