@@ -47,7 +47,7 @@ class Function(exports.Function):
 
     def invoke(self, input):
         try:
-            return runner._run({"op": "call", "source": SOURCE, "function": NAME,
+            return runner._run({"source": SOURCE, "function": NAME,
                                 "arguments": input})
         except runner._Failure as exc:
             raise Err(ExecutionError(str(exc)))

@@ -208,7 +208,6 @@ class Toolsmith(Closing):
         except (LoadError, ToolsmithError) as exc:
             return _failed(ResultKind.TOOL_ERROR, f"the runner did not load: {exc}", tool=name)
         request = {
-            "op": "call",
             "source": stored.source,
             "function": name,
             "arguments": json.dumps(typed_arguments(stored.metadata.params, canonical)),

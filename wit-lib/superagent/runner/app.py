@@ -2,12 +2,12 @@
 model-written Python function it receives as source (agent/toolsmith builds it once, with
 componentize-py, and keeps it; each self-built tool is this component plus its source).
 
-`invoke` takes `{"op": "check" | "call", "source": ..., "function": ..., "arguments": ...}`
-(`arguments`: a JSON object, as text). `check` compiles the source, runs its top level and
-describes the function's parameters; `call` does the same and calls the function with the
-arguments. A syntax error or an exception becomes the `execution-error` with the source's own
-line numbers, never a trap. Everything runs inside the sandbox: no files, no network, no
-environment unless the person granted them.
+`invoke` takes `{"source": ..., "function": ..., "arguments": ...}` (`arguments`: a JSON
+object, as text), compiles the source, runs its top level and calls the function with the
+arguments (the host checked the source's signature against the declared parameters before a
+person approved it). A syntax error or an exception becomes the `execution-error` with the
+source's own line numbers, never a trap. Everything runs inside the sandbox: no files, no
+network, no environment unless the person granted them.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from wit_world.exports.function import ExecutionError, Metadata
 ARGUMENTS = {
     "type": "object",
     "properties": {
-        "op": {"type": "string", "enum": ["check", "call"], "description": "What to do"},
         "source": {"type": "string", "description": "The Python source of the tool"},
         "function": {"type": "string", "description": "The function to call"},
         "arguments": {"type": "string", "description": "The call's arguments (a JSON object)"},
     },
-    "required": ["op", "source", "function"],
+    "required": ["source", "function"],
 }
 # What goes back to the model of a failure: the exception and the last lines of its traceback.
 MAX_TRACEBACK_LINES = 8
@@ -87,18 +86,6 @@ def _describe(exc: BaseException, filename: str) -> str:
     return "\n".join([head, *shown]) if shown else head
 
 
-def _parameters(function: Any) -> list[dict[str, Any]]:
-    described = []
-    for param in inspect.signature(function).parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
-            raise _Failure(
-                f"parameter {param.name!r}: write every parameter as a plain named parameter "
-                "(no *args, **kwargs or positional-only parameters)"
-            )
-        described.append({"name": param.name, "required": param.default is param.empty})
-    return described
-
-
 def _output(value: Any) -> str:
     if isinstance(value, str):
         text = value
@@ -115,14 +102,10 @@ def _output(value: Any) -> str:
 
 
 def _run(request: dict[str, Any]) -> str:
-    op, source, name = request.get("op"), request.get("source"), request.get("function")
+    source, name = request.get("source"), request.get("function")
     if not isinstance(source, str) or not isinstance(name, str):
         raise _Failure("the request needs 'source' and 'function' as strings")
     function = _load(source, name)
-    if op == "check":
-        return json.dumps({"params": _parameters(function)})
-    if op != "call":
-        raise _Failure(f"unknown op {op!r} (expected check or call)")
     try:
         arguments = json.loads(request.get("arguments") or "{}")
     except ValueError:
