@@ -186,7 +186,8 @@ def _toml(data: Mapping[str, Any], prefix: str = "") -> str:
     for key, value in data.items():
         name = f"{prefix}.{_key(key)}" if prefix else _key(key)
         if isinstance(value, Mapping):
-            lines += f"\n[{name}]\n" + _toml(value, name).lstrip("\n")
+            header = any(not _is_table(v) for v in value.values()) or not value
+            lines += (f"\n[{name}]\n" if header else "") + _toml(value, name).lstrip("\n")
         elif _is_table(value):
             for item in value:
                 lines += f"\n[[{name}]]\n" + _toml(item, name).lstrip("\n")

@@ -166,6 +166,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (folder / "notes.txt").write_text("remember the milk")
     monkeypatch.chdir(folder)
     monkeypatch.setenv("LLM_AGENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LLM_AGENT_CONFIG_DIR", str(tmp_path / "config"))
     return folder
 
 

@@ -5,6 +5,8 @@ hot-load."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import socket
 import subprocess
@@ -21,7 +23,9 @@ import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
 
+from agent.paths import user_paths
 from tests.tool_runner.wat_components import HOSTILE, component_wat
+from tool_runner import Policy, ToolGrants
 
 AGENT = str(Path(sys.executable).with_name("agent"))
 
@@ -52,6 +56,12 @@ def page() -> Iterator[str]:
         httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _own_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's approvals in its own config folder (the server is a child process)."""
+    monkeypatch.setenv("LLM_AGENT_CONFIG_DIR", str(tmp_path / "config"))
+
+
 @pytest.fixture
 def tools_dir(tmp_path: Path, component_path: Callable[[str], Path]) -> Path:
     folder = tmp_path / "tools"
@@ -70,7 +80,8 @@ def _text(result: types.CallToolResult) -> str:
 
 def _stdio(tools_dir: Path) -> StdioServerParameters:
     args = ["mcp", "--tools-dir", str(tools_dir), "--workers", "1", "--timeout", "1"]
-    return StdioServerParameters(command=AGENT, args=args, cwd=str(tools_dir))
+    # the SDK passes only a few variables on by default: the test's config folder must follow
+    return StdioServerParameters(command=AGENT, args=args, cwd=str(tools_dir), env=dict(os.environ))
 
 
 async def _session(client: Client, names: list[str]) -> None:
@@ -98,7 +109,7 @@ def test_stdio_session_with_elicitation_and_list_changed(
     tools_dir: Path, page: str, component_path: Callable[[str], Path]
 ) -> None:
     asked: list[str] = []
-    answers = iter(["deny", "once"])
+    answers = iter(["deny", "always"])
     changes: list[Any] = []
 
     async def elicit(_ctx: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
@@ -127,6 +138,12 @@ def test_stdio_session_with_elicitation_and_list_changed(
             assert not granted.is_error, _text(granted)
             assert "hello from the page" in _text(granted)
             assert asked[0] == asked[1] and f"was denied the host {host}" in asked[0]
+            # always: kept for the session (no third question) and saved by the tool's digest
+            again = await client.call_tool("HttpGet", {"url": page})
+            assert not again.is_error and len(asked) == 2
+            saved = Policy.from_file(user_paths(os.environ).policy_file)
+            digest = hashlib.sha256((tools_dir / "http-get-tool-component.wasm").read_bytes())
+            assert saved.tools == {f"sha256:{digest.hexdigest()}": ToolGrants(http_hosts=(host,))}
             # hot-load: a new component in the folder is announced
             shutil.copy(component_path("print"), tools_dir / "print-tool-component.wasm")
             with anyio.fail_after(30):
