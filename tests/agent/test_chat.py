@@ -94,13 +94,13 @@ class CancelSecond(FakeBackend):
 
     calls = 0
 
-    def stream_prompt(self, prompt: Prompt, *, grammar: str | None = None) -> Any:
+    def stream_prompt(self, prompt: Prompt, **options: Any) -> Any:
         self.calls += 1
         if self.calls == 2:
             self.prompts.append(prompt.text)
             yield "half a"
             raise KeyboardInterrupt
-        return (yield from super().stream_prompt(prompt, grammar=grammar))
+        return (yield from super().stream_prompt(prompt, **options))
 
 
 def test_ctrl_c_cancels_the_turn_and_keeps_the_conversation(echo: Path) -> None:

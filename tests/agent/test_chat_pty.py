@@ -24,12 +24,12 @@ from agent.cli import main
 from agent.fake import FakeBackend, FakeLoader
 
 class Slow(FakeBackend):
-    def stream_prompt(self, prompt, *, grammar=None):
+    def stream_prompt(self, prompt, **options):
         if "one slow request" in prompt.text.rsplit("user", 1)[-1]:
             for _ in range(200):
                 time.sleep(0.05)
                 yield " word"
-        return (yield from super().stream_prompt(prompt, grammar=grammar))
+        return (yield from super().stream_prompt(prompt, **options))
 
 main(sys.argv[1:], prog_name="agent", obj=FakeLoader(Slow(["first reply"] * 20)))
 """

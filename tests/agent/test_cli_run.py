@@ -145,7 +145,7 @@ def test_v_adds_one_timing_line_and_vv_the_prompts_and_figures(echo: Path) -> No
 class Interrupting(FakeBackend):
     """A backend interrupted (Ctrl-C) after its first words."""
 
-    def stream_prompt(self, prompt: Prompt, *, grammar: str | None = None) -> Any:
+    def stream_prompt(self, prompt: Prompt, **options: Any) -> Any:
         yield "partial"
         raise KeyboardInterrupt
 
