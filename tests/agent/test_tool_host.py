@@ -9,6 +9,7 @@ import re
 import signal
 from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -17,6 +18,7 @@ from agent import Completion, ToolCall
 from agent.cli import main
 from agent.executor import HostExecutor, RunnerExecutor, open_executor
 from agent.fake import FakeBackend, FakeLoader
+from agent.messages import Prompt
 from tests.nats_server import nats_server, start_tool_worker, stop
 from tool_runner import Policy, ResultKind, ToolHostError
 
@@ -87,13 +89,11 @@ def test_tools_names_tools_or_one_tool_host() -> None:
 class _KillsTheWorkers(FakeBackend):
     """A scripted model that SIGKILLs this process's tool workers before its first reply."""
 
-    def stream_prompt(
-        self, prompt: str, *, grammar: str | None = None
-    ) -> Generator[str, None, Completion]:
+    def stream_prompt(self, prompt: Prompt, **options: Any) -> Generator[str, None, Completion]:
         if not self.prompts:
             for pid in _worker_pids():
                 os.kill(pid, signal.SIGKILL)
-        return super().stream_prompt(prompt, grammar=grammar)
+        return super().stream_prompt(prompt, **options)
 
 
 def _worker_pids() -> list[int]:
