@@ -104,3 +104,39 @@ def test_agent_run_refuses_new_tools_unless_approved(
     without = _run(echo, replies=[USE, "42"])  # a later run: no flag needed to use it
     (reused,) = _results(without.output)
     assert reused["output"] == "42"
+
+
+def test_agent_chat_shows_the_whole_tool_and_asks(
+    library: Library, component_path: Callable[[str], Path]
+) -> None:
+    fake = FakeBackend([WRITE, USE, "It is 42."])
+    args = ["chat", "-c", str(component_path("echo")), "--in-process", "--syntax", "json"]
+    result = CliRunner().invoke(
+        main,
+        [*args, "--create-tools", "--no-log"],
+        input="Double 21\nyes\n",
+        catch_exceptions=False,
+        obj=FakeLoader(fake),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Approval needed (new_tool, double): The model wrote a new tool, double" in result.stderr
+    assert "  def double(n):" in result.stderr and "    return n * 2" in result.stderr
+    assert "Doubles a number" in result.stderr and '"n"' in result.stderr
+    assert "It is 42." in result.stdout and library.names() == ["double"]
+    assert "42" in fake.prompts[2]  # the new tool's result reached the model
+
+
+def test_agent_chat_no_means_the_tool_never_runs(
+    library: Library, component_path: Callable[[str], Path]
+) -> None:
+    fake = FakeBackend([WRITE, "I could not make it."])
+    args = ["chat", "-c", str(component_path("echo")), "--in-process", "--syntax", "json"]
+    result = CliRunner().invoke(
+        main,
+        [*args, "--create-tools", "--no-log"],
+        input="Double 21\nno\n",
+        catch_exceptions=False,
+        obj=FakeLoader(fake),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "did not approve double" in fake.prompts[1] and library.names() == []
