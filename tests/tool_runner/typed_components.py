@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,11 @@ def _publish(built: Path, wit: Path, target: Path) -> Path:
     staged = target.with_suffix(f".{os.getpid()}.tmp")
     attach_wit_docs.attach(built, wit, staged)
     staged.replace(target)
+    name = target.name.rsplit("-", 1)[0]
+    for stale in CACHE.glob(f"{name}-*.wasm"):  # builds of older sources
+        if stale != target:
+            stale.unlink(missing_ok=True)
+            shutil.rmtree(stale.with_suffix(".build"), ignore_errors=True)
     return target
 
 
