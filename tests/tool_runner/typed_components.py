@@ -53,7 +53,7 @@ def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
 
 def _cached(name: str, key: str) -> tuple[Path, Path]:
     CACHE.mkdir(parents=True, exist_ok=True)
-    work = CACHE / f"{name}-{key}.build"
+    work = CACHE / f"{name}-{key}.{os.getpid()}.build"  # concurrent test runs build apart
     work.mkdir(exist_ok=True)
     return CACHE / f"{name}-{key}.wasm", work
 
@@ -62,11 +62,11 @@ def _publish(built: Path, wit: Path, target: Path) -> Path:
     staged = target.with_suffix(f".{os.getpid()}.tmp")
     attach_wit_docs.attach(built, wit, staged)
     staged.replace(target)
+    shutil.rmtree(built.parent, ignore_errors=True)
     name = target.name.rsplit("-", 1)[0]
     for stale in CACHE.glob(f"{name}-*.wasm"):  # builds of older sources
         if stale != target:
             stale.unlink(missing_ok=True)
-            shutil.rmtree(stale.with_suffix(".build"), ignore_errors=True)
     return target
 
 
