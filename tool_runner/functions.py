@@ -37,6 +37,7 @@ from tool_runner.wit_types import UnsupportedType, tool_param, value_schema
 
 _INTERFACE = re.compile(r"^(?P<package>[a-z0-9-]+:[a-z0-9-]+)/(?P<name>[a-z0-9-]+)(@(?P<v>\S+))?$")
 _BUILD_HOOK = ("exports", "init")  # componentize-py's component-init entry point
+MAX_FUNCTIONS = 256  # a component offering more tools than a model can be shown is refused
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ def bind_functions(
     exports = _exported_functions(comp, engine)
     if not exports:
         raise UnknownWorldError(path, sorted(comp.type.exports(engine)))
+    if len(exports) > MAX_FUNCTIONS:
+        raise LoadError(
+            path, f"exports {len(exports)} functions: at most {MAX_FUNCTIONS} can be tools"
+        )
     docs = read_wit_docs(path)
     clashes = Counter(export.name for export in exports)
     bindings = []

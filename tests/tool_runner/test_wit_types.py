@@ -83,3 +83,17 @@ def test_types_without_a_json_form_refuse_the_component(
     with runner, pytest.raises(LoadError) as caught:
         runner.load_component(path)
     assert str(caught.value) == f"cannot load {path}: {reason}"
+
+
+def test_a_component_of_too_many_functions_is_refused(runner: ToolRunner, tmp_path: Path) -> None:
+    from tool_runner.functions import MAX_FUNCTIONS
+
+    count = MAX_FUNCTIONS + 1
+    exports = "\n".join(
+        f'  (func $f{n} (param "x" f32) (result f32) (canon lift (core func $i "f")))\n'
+        f'  (export "f{n}" (func $f{n}))'
+        for n in range(count)
+    )
+    path = _write(tmp_path, f"(component {CORE}\n{exports})")
+    with runner, pytest.raises(LoadError, match=f"exports {count} functions: at most 256"):
+        runner.load_component(path)
