@@ -193,6 +193,11 @@ def run_agent(
     yield RunStarted(syntax=syntax.name, tools=tuple(t.name for t in tools), grammar=constrained)
     previous: dict[CallKey, tuple[ToolResult, int]] = {}  # the last step's calls: result, repeats
     for step in range(1, settings.max_steps + 1):
+        if step > 1:  # a tool made in this run (CreateTool) or hot-loaded is offered from now on
+            current = offered_tools(executor.specs(), settings.tools)
+            if [t.name for t in current] != [t.name for t in tools]:
+                tools = current
+                template_tools = [function_schema(tool) for tool in tools] if listed else []
         choice = settings.tool_choice if step == 1 else "auto"
         grammar = (
             syntax.grammar(tools, tool_choice=choice, max_calls=max_calls)

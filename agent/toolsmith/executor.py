@@ -2,8 +2,8 @@
 self-built tools, and `CreateTool` when creating tools is enabled.
 
 The inner executor's tools win a name clash (a library tool of the same name is not offered).
-A tool created during a run is offered from the next run on; in the run that created it the
-model can already call it by name (calls are matched here, not only against the run's list).
+A tool created during a run is offered from the run's next step on (the loop asks for the
+tools before every step), and calls are matched here by name.
 """
 
 from __future__ import annotations
