@@ -194,9 +194,9 @@ def run_agent(
     previous: dict[CallKey, tuple[ToolResult, int]] = {}  # the last step's calls: result, repeats
     for step in range(1, settings.max_steps + 1):
         if step > 1:  # a tool made in this run (CreateTool) or hot-loaded is offered from now on
-            current = offered_tools(executor.specs(), settings.tools)
-            if [t.name for t in current] != [t.name for t in tools]:
-                tools = current
+            offered = offered_tools(executor.specs(), settings.tools)
+            if [t.name for t in offered] != [t.name for t in tools]:
+                tools = offered
                 template_tools = [function_schema(tool) for tool in tools] if listed else []
         choice = settings.tool_choice if step == 1 else "auto"
         grammar = (
