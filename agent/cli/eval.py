@@ -30,6 +30,7 @@ from agent.eval import (
     open_baseline,
     start_llama_server,
 )
+from agent.models import default_models_dir
 
 BASELINES = ("llama-cpp", "llama-server", "none")
 _LABELS = {
@@ -158,6 +159,8 @@ def eval_command(
         raise click.UsageError("--no-agent with no baseline runs nothing")
     with _one_line_errors():
         settings: AgentSettings = resolve_settings(flags, environ=os.environ)
+        if settings.models_dir is None:  # the checkout's models/ or the user's, as agent run
+            settings = settings.model_copy(update={"models_dir": default_models_dir(os.environ)})
         suite = load_suite(suite_file, answers=answers, category=category, limit=limit)
         loader = LlamaLoader()
         path = loader.resolve(settings)
