@@ -34,23 +34,31 @@ class ThreadGovernor:
     best time per token, one when sharing the cores has slowed them past that.
 
     Threads of one graph meet at a barrier after every operation, so a generation whose threads
-    are not all running waits at each one: beside another CPU-bound process, two threads can be
+    are not all running waits at each one: beside other CPU-bound processes, two threads can be
     many times slower than one, which never waits. `observe` gets each token's time; when the
     median of the last `window` tokens at full width exceeds `slack` times the best seen (and
     is not clearly faster than one thread was when last measured), the governor drops to one
-    thread, and every `probe_every` tokens it tries full width again for `window` tokens,
-    keeping whichever was faster. Alone, full width stays near its best and the governor never
-    switches (no cost).
+    thread; after `probe_every` tokens it tries full width again for `window` tokens, keeping
+    whichever was faster (each failed probe doubles the wait, up to `max_probe_every`). Alone,
+    full width stays near its best and the governor never switches (no cost).
     """
 
     def __init__(
-        self, threads: int, *, window: int = 4, slack: float = 1.5, probe_every: int = 64
+        self,
+        threads: int,
+        *,
+        window: int = 4,
+        slack: float = 1.5,
+        probe_every: int = 16,
+        max_probe_every: int = 256,
     ) -> None:
         self.full = max(threads, 1)
         self.current = self.full
         self._window = window
         self._slack = slack
         self._probe_every = probe_every
+        self._max_probe_every = max_probe_every
+        self._interval = probe_every
         self._best: float | None = None
         self._recent: deque[float] = deque(maxlen=window)
         self._single: deque[float] = deque(maxlen=window)
@@ -67,8 +75,14 @@ class ThreadGovernor:
             self._recent.append(seconds)
             if self._probing:
                 self._probing -= 1
-                if not self._probing and _median(self._recent) >= _median(self._single):
-                    self._go_single()
+                if not self._probing:
+                    if _median(self._recent) >= _median(self._single):
+                        # still slower: probe less often (a probe at full width costs most
+                        # when the cores are most contended)
+                        self._interval = min(self._interval * 2, self._max_probe_every)
+                        self._go_single()
+                    else:
+                        self._interval = self._probe_every
             elif (
                 len(self._recent) == self._window
                 and _median(self._recent) > self._slack * self._best
@@ -80,7 +94,7 @@ class ThreadGovernor:
         else:
             self._single.append(seconds)
             self._since_probe += 1
-            if self._since_probe >= self._probe_every:
+            if self._since_probe >= self._interval:
                 self.current = self.full
                 self._probing = self._window
                 self._recent.clear()
