@@ -310,11 +310,11 @@ def competitor(kind: str, llama_bench: Path, model: Path) -> Iterator[None]:
 
 _COMPILE_LOOP = """
 import sys, wasmtime
+from wasmtime import component
 engine = wasmtime.Engine()  # no compile cache unless asked for: each round compiles again
 data = open(sys.argv[1], "rb").read()
 while True:
-    kind = wasmtime.Module if data[4:8] == b"\\x01\\x00\\x00\\x00" else wasmtime.Component
-    kind(engine, data)
+    component.Component(engine, data)
 """
 
 
