@@ -32,6 +32,8 @@ def _isolate_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         "LLM_AGENT_MODELS_DIR": str(home / "models"),
         "LLM_AGENT_CONFIG_DIR": str(home / "config"),
         "LLM_AGENT_DATA_DIR": str(home / "data"),
+        # prompts' KV states: per test session, so that no run starts with another's hits
+        "LLM_AGENT_PROMPT_CACHE_DIR": str(home / "prompt-cache"),
     }
     with pytest.MonkeyPatch.context() as mp:
         for name, value in settings.items():
