@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -35,6 +34,7 @@ from agent.errors import HistoryError
 from agent.events import Answer, Event, RunStopped
 from agent.messages import ChatMessage
 from agent.transcript import Transcript, TranscriptRecorder
+from tool_runner import Closing
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0
@@ -121,7 +121,7 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-class HistoryStore:
+class HistoryStore(Closing):
     """The history database (created with its folder on first use). Close it, or use it as a
     context manager."""
 
@@ -285,17 +285,6 @@ class HistoryStore:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
-
-    def __enter__(self) -> HistoryStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class HistoryRecorder:

@@ -180,6 +180,27 @@ def scope_of(spec: str, kind: str) -> tuple[str | None, str]:
     return scope, rest
 
 
+def checked_env_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """`names` without repeats; raises ValueError for one that cannot name a variable."""
+    for name in names:
+        if not ENV_NAME.match(name):
+            raise ValueError(f"invalid environment variable name {name!r}")
+    return tuple(dict.fromkeys(names))
+
+
+def checked_env_values(values: dict[str, str]) -> dict[str, str]:
+    """`values`; raises ValueError for a bad name or a value holding a NUL."""
+    for name, text in values.items():
+        if not ENV_NAME.match(name) or "\0" in text:
+            raise ValueError(f"invalid environment variable {name!r}")
+    return values
+
+
+def normalised_hosts(hosts: tuple[str, ...]) -> tuple[str, ...]:
+    """Each `HOST[:PORT]` normalised (`normalise_host`), without repeats."""
+    return tuple(dict.fromkeys(normalise_host(host) for host in hosts))
+
+
 class ToolGrants(BaseModel):
     """What one tool is granted on top of nothing: a `[tools.NAME]` (or `[tools."sha256:…"]`)
     section of a policy. `limits`, when given, replace the policy's default limits for it."""
@@ -195,23 +216,17 @@ class ToolGrants(BaseModel):
     @field_validator("env")
     @classmethod
     def _env_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not ENV_NAME.match(name):
-                raise ValueError(f"invalid environment variable name {name!r}")
-        return tuple(dict.fromkeys(value))
+        return checked_env_names(value)
 
     @field_validator("env_values")
     @classmethod
     def _env_values(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
-            if not ENV_NAME.match(name) or "\0" in text:
-                raise ValueError(f"invalid environment variable {name!r}")
-        return value
+        return checked_env_values(value)
 
     @field_validator("http_hosts")
     @classmethod
     def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(normalise_host(host) for host in value))
+        return normalised_hosts(value)
 
     @property
     def empty(self) -> bool:

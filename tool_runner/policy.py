@@ -19,15 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tool_runner.errors import PolicyError
 from tool_runner.grants import (
     DIGEST_KEY,
-    ENV_NAME,
     MIB,
     DirGrant,
     Limits,
     ToolGrants,
     check_tool_key,
+    checked_env_names,
+    checked_env_values,
     digest_key,
     first_error,
-    normalise_host,
+    normalised_hosts,
     parse_env,
     scope_of,
 )
@@ -85,23 +86,17 @@ class Policy(BaseModel):
     @field_validator("env")
     @classmethod
     def _env_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not ENV_NAME.match(name):
-                raise ValueError(f"invalid environment variable name {name!r}")
-        return value
+        return checked_env_names(value)
 
     @field_validator("env_values")
     @classmethod
     def _env_values(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
-            if not ENV_NAME.match(name) or "\0" in text:
-                raise ValueError(f"invalid environment variable {name!r}")
-        return value
+        return checked_env_values(value)
 
     @field_validator("http_hosts")
     @classmethod
     def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(normalise_host(host) for host in value))
+        return normalised_hosts(value)
 
     @field_validator("tools")
     @classmethod
