@@ -26,9 +26,16 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from tool_runner.errors import PolicyError
 
@@ -201,32 +208,25 @@ def normalised_hosts(hosts: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(normalise_host(host) for host in hosts))
 
 
+EnvNames = Annotated[tuple[str, ...], AfterValidator(checked_env_names)]
+"""Environment variable names granted (checked, without repeats)."""
+EnvValues = Annotated[dict[str, str], AfterValidator(checked_env_values)]
+"""Environment variables set to explicit values (checked)."""
+HttpHosts = Annotated[tuple[str, ...], AfterValidator(normalised_hosts)]
+"""Hosts an http-get may reach (normalised, without repeats)."""
+
+
 class ToolGrants(BaseModel):
     """What one tool is granted on top of nothing: a `[tools.NAME]` (or `[tools."sha256:…"]`)
     section of a policy. `limits`, when given, replace the policy's default limits for it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    env: tuple[str, ...] = ()
-    env_values: dict[str, str] = Field(default_factory=dict)
+    env: EnvNames = ()
+    env_values: EnvValues = Field(default_factory=dict)
     dirs: tuple[DirGrant, ...] = ()
-    http_hosts: tuple[str, ...] = ()
+    http_hosts: HttpHosts = ()
     limits: Limits | None = None
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return checked_env_names(value)
-
-    @field_validator("env_values")
-    @classmethod
-    def _env_values(cls, value: dict[str, str]) -> dict[str, str]:
-        return checked_env_values(value)
-
-    @field_validator("http_hosts")
-    @classmethod
-    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return normalised_hosts(value)
 
     @property
     def empty(self) -> bool:

@@ -21,14 +21,14 @@ from tool_runner.grants import (
     DIGEST_KEY,
     MIB,
     DirGrant,
+    EnvNames,
+    EnvValues,
+    HttpHosts,
     Limits,
     ToolGrants,
     check_tool_key,
-    checked_env_names,
-    checked_env_values,
     digest_key,
     first_error,
-    normalised_hosts,
     parse_env,
     scope_of,
 )
@@ -64,10 +64,10 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    env: tuple[str, ...] = ()
-    env_values: dict[str, str] = Field(default_factory=dict)
+    env: EnvNames = ()
+    env_values: EnvValues = Field(default_factory=dict)
     dirs: tuple[DirGrant, ...] = ()
-    http_hosts: tuple[str, ...] = ()
+    http_hosts: HttpHosts = ()
     http_max_bytes: int = Field(default=4 * MIB, ge=1)
     http_timeout_s: float = Field(default=10.0, gt=0)
     inherit_stdio: bool = False
@@ -82,21 +82,6 @@ class Policy(BaseModel):
     memory: MemoryGrant | None = Field(
         default=None, description="A key-value memory for llm-agent:memory/store (none: empty)."
     )
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return checked_env_names(value)
-
-    @field_validator("env_values")
-    @classmethod
-    def _env_values(cls, value: dict[str, str]) -> dict[str, str]:
-        return checked_env_values(value)
-
-    @field_validator("http_hosts")
-    @classmethod
-    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return normalised_hosts(value)
 
     @field_validator("tools")
     @classmethod
