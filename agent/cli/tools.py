@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from agent.cli.lazy import lazy_group
 
 # subcommand name -> "module:attribute"
 _COMMANDS = {
@@ -16,20 +16,6 @@ _COMMANDS = {
 }
 
 
-class _LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        command = getattr(importlib.import_module(module_name), attr)
-        assert isinstance(command, click.Command)  # our own table, not user input
-        return command
-
-
-@click.group(cls=_LazyGroup)
+@click.group(cls=lazy_group(_COMMANDS))
 def tools() -> None:
     """List, pin and manage the tools the agent loads."""
