@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.app.plan import App, ResolvedGrants
 from agent.app.sessions import SessionStore, summary
-from agent.app.team import model_settings, open_tool
+from agent.app.team import model_settings, open_tool, refuse_clashes
 from agent.models.store import PARTIAL_DIR, PARTIAL_SUFFIX, ModelStore
 from agent.session import LlamaLoader, ModelLoader
 
@@ -170,12 +170,7 @@ def _offered(app: App, agent: str, exported: dict[str, tuple[str, ...]]) -> tupl
     """The tool names `agent` is offered; two of the same name are refused as `Team` does."""
     names = [tool for entry in app.tools_of(agent) for tool in exported[entry]]
     names.extend(app.delegates(agent))
-    clashes = sorted({name for name in names if names.count(name) > 1})
-    if clashes:
-        raise app.error(
-            ("agents", agent, "tools"),
-            f"two of its tools are both called {clashes[0]!r}; list only one of them",
-        )
+    refuse_clashes(app, agent, names)
     return tuple(sorted(names))
 
 

@@ -187,7 +187,7 @@ class Team(Closing):
             if delegates:
                 parts.append(Delegates(self, delegates))
             self._executors[name] = ToolsOf(parts)
-            _refuse_clashes(app, name, self._executors[name])
+            refuse_clashes(app, name, [spec.name for spec in self._executors[name].specs()])
         self._stack: list[str] = []
         self._observe: Callable[[TeamEvent], None] = _ignore
         self._started = 0.0
@@ -443,11 +443,9 @@ def open_tool(
     )
 
 
-def _refuse_clashes(app: App, agent: str, executor: ToolsOf) -> None:
-    seen: dict[str, int] = {}
-    for spec in executor.specs():
-        seen[spec.name] = seen.get(spec.name, 0) + 1
-    clashes = sorted(name for name, count in seen.items() if count > 1)
+def refuse_clashes(app: App, agent: str, names: Sequence[str]) -> None:
+    """Raise AppFileError when two of the tools `agent` is offered share a name."""
+    clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:
         raise app.error(
             ("agents", agent, "tools"),
@@ -467,5 +465,6 @@ __all__ = [
     "model_settings",
     "open_tool",
     "open_tools",
+    "refuse_clashes",
     "tool_policy",
 ]

@@ -9,6 +9,7 @@ or delegation depth; 4: cut off by max_tokens; 5: a repeated failing call).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import Any
 
 import click
 
-from agent.app import App, Team, TeamEvent, TeamReply, load_app
+from agent.app import Team, TeamEvent, TeamReply, load_app
 from agent.app.inspect import AppReport, app_info, check_app, clean
 from agent.app.sessions import DEFAULT_SESSION, SessionStore, check_session_name
 from agent.cli.chat import open_reader
@@ -63,10 +64,6 @@ def _one_line_errors() -> Iterator[None]:
         raise click.UsageError(for_terminal(str(exc))) from exc
     except (AgentError, ToolRunnerError) as exc:
         raise click.ClickException(for_terminal(str(exc))) from exc
-
-
-def _load(path: Path) -> App:
-    return load_app(path)
 
 
 _app_file = click.argument("app_file", metavar="APP", type=click.Path(path_type=Path))
@@ -194,7 +191,7 @@ def check_command(ctx: click.Context, /, app_file: Path, as_json: bool) -> None:
     (no model is run)."""
     with _one_line_errors():
         report = check_app(
-            _load(app_file), loader=ctx.obj, cache_dir=_cache_dir(), models_dir=_models_dir()
+            load_app(app_file), loader=ctx.obj, cache_dir=_cache_dir(), models_dir=_models_dir()
         )
     if as_json:
         click.echo(report.model_dump_json(indent=2))
@@ -214,7 +211,7 @@ def info_command(ctx: click.Context, /, app_file: Path, as_json: bool) -> None:
     paths = user_paths(os.environ)
     with _one_line_errors():
         report = app_info(
-            _load(app_file),
+            load_app(app_file),
             data_dir=paths.data_dir,
             cache_dir=_cache_dir(),
             loader=ctx.obj,
@@ -257,7 +254,7 @@ def _models_dir() -> Path:
 def _open_team(
     ctx: click.Context, app_file: Path, session: str | None
 ) -> tuple[Team, SessionStore, str]:
-    app_ = _load(app_file)
+    app_ = load_app(app_file)
     name = check_session_name(session if session is not None else DEFAULT_SESSION)
     store = SessionStore.for_app(app_, user_paths(os.environ).data_dir)
     history = store.load(name) if session is not None else ()
@@ -323,8 +320,6 @@ def _print_reply(reply: TeamReply) -> None:
 
 
 def _json_reply(reply: TeamReply, events: list[TeamEvent]) -> str:
-    import json
-
     kept = [e.model_dump(mode="json") for e in events if not isinstance(e.event, Token)]
     return json.dumps({**reply.model_dump(mode="json"), "events": kept}, indent=2)
 

@@ -13,7 +13,18 @@ import pytest
 from agent.app import Team, TeamEvent, load_app
 from agent.events import Answer, StepStarted, ToolCallFinished, ToolCallStarted
 from agent.fake import FakeBackend, FakeLoader
+from agent.session import LlamaLoader
 from tests.agent.test_app import run_cli
+
+
+class TinyLoader(LlamaLoader):
+    """Loads the given GGUF whatever model an app names (llama.cpp, real decoding)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def resolve(self, settings):  # type: ignore[no-untyped-def]
+        return self.path
 
 
 @pytest.fixture(scope="module")
@@ -124,19 +135,14 @@ def test_the_shipped_examples_pass_check(
 def test_the_team_example_delegates_with_a_real_model_under_grammar(
     repo_root: Path, tiny_model_path: Path, tmp_path: Path
 ) -> None:
-    from agent.session import LlamaLoader
-
-    class TinyLoader(LlamaLoader):
-        def resolve(self, settings):  # type: ignore[no-untyped-def]
-            return tiny_model_path
-
     shutil.copytree(repo_root / "examples" / "team", tmp_path / "team")
     text = (tmp_path / "team" / "app.toml").read_text()
     text = text.replace("../../components", str(repo_root / "components"))
     text = text.replace("max_tokens = 192", "max_tokens = 400\nseed = 7")
     (tmp_path / "team" / "app.toml").write_text(text)
     events: list[TeamEvent] = []
-    with Team.open(load_app(tmp_path / "team" / "app.toml"), loader=TinyLoader()) as team:
+    app = load_app(tmp_path / "team" / "app.toml")
+    with Team.open(app, loader=TinyLoader(tiny_model_path)) as team:
         reply = team.ask("What is 17 * 23?", observe=events.append)
     first_call = next(e for e in events if isinstance(e.event, ToolCallStarted))
     assert first_call.path == ("manager",)
@@ -153,12 +159,6 @@ def test_the_team_example_delegates_with_a_real_model_under_grammar(
 def test_the_assistant_example_uses_its_memory_with_a_real_model_under_grammar(
     repo_root: Path, memory_tools: Path, tiny_model_path: Path, tmp_path: Path
 ) -> None:
-    from agent.session import LlamaLoader
-
-    class TinyLoader(LlamaLoader):
-        def resolve(self, settings):  # type: ignore[no-untyped-def]
-            return tiny_model_path
-
     shutil.copytree(repo_root / "examples" / "assistant", tmp_path / "assistant")
     path = tmp_path / "assistant" / "app.toml"
     text = path.read_text().replace("../build", str(memory_tools))
@@ -167,7 +167,7 @@ def test_the_assistant_example_uses_its_memory_with_a_real_model_under_grammar(
     path.write_text(text)
     events: list[TeamEvent] = []
     memory = tmp_path / "memory.sqlite"
-    with Team.open(load_app(path), loader=TinyLoader(), memory_file=memory) as team:
+    with Team.open(load_app(path), loader=TinyLoader(tiny_model_path), memory_file=memory) as team:
         reply = team.ask("My name is Ada; remember it.", observe=events.append)
     [call] = [e.event for e in events if isinstance(e.event, ToolCallFinished)][:1]
     assert call.call.name == "Notes"  # the grammar allows only a call of the one tool
