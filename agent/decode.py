@@ -13,6 +13,13 @@ while the model complies: the token is sampled unconstrained and checked against
 only a rejected token makes the grammar filter the whole vocabulary and the chain sample again
 (llama.cpp's `common_sampler` does the same). Under greedy decoding that is exactly the
 constrained argmax: the grammar only removes candidates, so an allowed argmax stays the argmax.
+
+Where the grammar admits exactly one continuation (a call's frame, `", "arguments": {"`, a key),
+the decoder jumps forward: it writes that text as the tokenizer would (its canonical tokens, all
+but the last, whose end may still merge with what follows) and evaluates them in one batch,
+instead of sampling them one by one. The text is the same, the model reads the tokenization it
+was trained on rather than whatever split the grammar let through (`{` + `"` for `{"`), and a
+constrained call costs a fraction of the steps.
 """
 
 from __future__ import annotations
@@ -128,6 +135,11 @@ class Decoder:
         )
         self._candidates = np.zeros(self.n_vocab, dtype=_TOKEN_DATA)
         self._ids = np.arange(self.n_vocab, dtype=np.intc)
+        self.jump_forward = True
+        """Write text the grammar forces as its canonical tokens in one batch (see above)."""
+        self.forced_tokens = 0
+        """How many tokens were written that way, for benchmarks and tests."""
+        self._chars: _CharProbe | None = None
 
     def common_prefix(self, tokens: Sequence[int]) -> int:
         """How many leading `tokens` the KV cache already holds."""
@@ -197,7 +209,22 @@ class Decoder:
         reference the checked path must match; slower)."""
         if grammar is not None:
             grammar.reset()
-        for count in range(1, max_tokens + 1):
+        count = 0
+        while True:
+            if grammar is not None and self.jump_forward:
+                room = min(max_tokens - count, self.n_ctx - len(self.evaluated))
+                forced = self._forced(grammar, room)
+                for token, data in forced:
+                    if sampler.stateful:
+                        llama_cpp.llama_sampler_accept(sampler.handle, token)
+                    llama_cpp.llama_sampler_accept(grammar.handle, token)
+                    yield token, data
+                if forced:
+                    count += len(forced)
+                    self.forced_tokens += len(forced)
+                    self.evaluate([token for token, _ in forced])
+                    if count >= max_tokens or len(self.evaluated) >= self.n_ctx:
+                        return "length"
             if grammar is not None and grammar_first:
                 token = self._sample_candidates(sampler, grammar)
                 llama_cpp.llama_sampler_accept(sampler.handle, token)
@@ -206,16 +233,40 @@ class Decoder:
                 token = self._sample(sampler, grammar)
             if llama_cpp.llama_vocab_is_eog(self.vocab, token):
                 return "stop"
+            count += 1
             yield token, self.piece(token)
-            if count == max_tokens or len(self.evaluated) >= self.n_ctx:
-                break
+            if count >= max_tokens or len(self.evaluated) >= self.n_ctx:
+                return "length"
             self._one[0] = token
             started = time.perf_counter()
             self._decode(llama_cpp.llama_batch_get_one(self._one, 1))
             self.evaluated.append(token)
             if self.governor is not None:
                 self._use_threads(self.governor.observe(time.perf_counter() - started))
-        return "length"
+
+    def _forced(self, grammar: Grammar, room: int) -> list[tuple[int, bytes]]:
+        """The canonical tokens (and their bytes) of the text `grammar` forces next, all but
+        the last and at most `room`; empty when fewer than two tokens are forced or the tokens
+        do not spell the text exactly (a tokenizer that adds a space prefix, say)."""
+        if room < 2:
+            return []
+        if self._chars is None:
+            self._chars = _CharProbe(self.vocab)
+        text = self._chars.forced_text(grammar)
+        if len(text) < 2:
+            return []
+        tokens = self.tokenize(text)[:-1][:room]
+        pieces = [(token, self.piece(token)) for token in tokens]
+        if not pieces or not text.encode().startswith(b"".join(data for _, data in pieces)):
+            return []
+        return pieces
+
+    def tokenize(self, text: str) -> list[int]:
+        """`text`'s tokens as the tokenizer writes it (no special tokens, no BOS)."""
+        data = text.encode("utf-8")
+        buffer = (llama_cpp.llama_token * (len(data) + 8))()
+        n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buffer, len(buffer), False, False)
+        return list(buffer[: max(n, 0)])
 
     def _use_threads(self, threads: int) -> None:
         if threads != self._threads:
@@ -274,3 +325,59 @@ class Decoder:
         if not 0 <= array.selected < array.size:
             raise ModelError("the sampler chose no token")
         return int(data[array.selected].id)
+
+
+class _CharProbe:
+    """Which single characters a grammar admits next, asked of llama.cpp with the vocabulary's
+    one-character ASCII tokens (and one end-of-generation token: a grammar that may end forces
+    nothing)."""
+
+    MAX_FORCED = 256
+
+    def __init__(self, vocab: llama_cpp.llama_vocab_p) -> None:
+        chars: dict[int, str] = {}
+        buffer = (llama_cpp.llama_token * 4)()
+        for char in "\n\t" + "".join(chr(c) for c in range(32, 127)):
+            data = char.encode()
+            if llama_cpp.llama_tokenize(vocab, data, len(data), buffer, 4, False, False) == 1:
+                chars.setdefault(int(buffer[0]), char)
+        end = int(llama_cpp.llama_vocab_eos(vocab))
+        if end < 0:
+            end = int(llama_cpp.llama_vocab_eot(vocab))
+        self._chars = chars
+        ids = list(chars) + ([end] if end >= 0 and end not in chars else [])
+        self._end = end
+        self._probe = np.zeros(len(ids), dtype=_TOKEN_DATA)
+        self._probe["id"] = ids
+        pointer = self._probe.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data))
+        self._array = llama_cpp.llama_token_data_array(pointer, len(ids), -1, False)
+
+    def _only(self, handle: llama_cpp.llama_sampler_p) -> int | None:
+        """The one token `handle` admits among the probe's, or None (none, several, or the end)."""
+        probe = self._probe
+        probe["logit"] = 0.0
+        self._array.size = len(probe)
+        self._array.selected = -1
+        llama_cpp.llama_sampler_apply(handle, ctypes.byref(self._array))
+        allowed = np.flatnonzero(np.isfinite(probe["logit"][: self._array.size]))
+        if allowed.size != 1:
+            return None
+        token = int(probe["id"][allowed[0]])
+        return None if token == self._end else token
+
+    def forced_text(self, grammar: Grammar) -> str:
+        """The ASCII text `grammar` admits as its only continuation, up to `MAX_FORCED` chars
+        (probed on a copy: the grammar itself does not move)."""
+        token = self._only(grammar.handle)
+        if token is None:
+            return ""
+        copy = llama_cpp.llama_sampler_clone(grammar.handle)
+        text: list[str] = []
+        try:
+            while token is not None and len(text) < self.MAX_FORCED:
+                text.append(self._chars[token])
+                llama_cpp.llama_sampler_accept(copy, token)
+                token = self._only(copy)
+        finally:
+            llama_cpp.llama_sampler_free(copy)
+        return "".join(text)

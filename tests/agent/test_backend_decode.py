@@ -145,6 +145,37 @@ def test_the_checked_grammar_samples_what_the_grammar_first_path_samples_with_sm
     )
 
 
+def test_text_the_grammar_forces_is_written_as_the_tokenizer_writes_it(
+    smollm2: LlamaBackend,
+) -> None:
+    """A call's frame, forced by the grammar, comes as its canonical tokens in one batch instead
+    of one sampled token at a time: the reply keeps to the grammar, the frame's tokens are the
+    tokenizer's own, and far fewer tokens are sampled."""
+    json_syntax = get_syntax("json")
+    tools = list(TOOLS)
+    grammar = json_syntax.grammar(tools, tool_choice="required")
+    decoder = smollm2._decoder
+    prompt = ask(smollm2, "Please echo back 'hi'", system=json_syntax.system_prompt(tools))
+    smollm2.reset()
+    before = decoder.forced_tokens
+    _, completion = run(smollm2, prompt, grammar=grammar, max_tokens=48)
+    forced = decoder.forced_tokens - before
+    assert forced >= 4
+    assert not json_syntax.parse(completion.text, tools).errors
+    # the frame (`tool": "` after the `{"` the model chose, `", "arguments": {"`) is written as
+    # the tokenizer writes the reply's text
+    generated = decoder.evaluated[completion.prompt_tokens :]
+    assert generated[:8] == decoder.tokenize(completion.text)[:8]
+    decoder.jump_forward = False
+    try:
+        smollm2.reset()
+        _, stepwise = run(smollm2, prompt, grammar=grammar, max_tokens=48)
+    finally:
+        decoder.jump_forward = True
+    assert not json_syntax.parse(stepwise.text, tools).errors
+    assert completion.completion_tokens - forced < stepwise.completion_tokens / 2
+
+
 def test_a_repeat_penalty_still_keeps_to_the_grammar(tiny_model_path: Path) -> None:
     settings = ModelSettings(path=tiny_model_path, ctx=512, seed=5, threads=1, prompt_cache=False)
     sampling = SamplingSettings(temperature=0.9, repeat_penalty=1.3, max_tokens=40)
