@@ -85,7 +85,8 @@ run-agent: install ## Run the seed demonstration (MODEL=..., PROMPT=... to overr
 			--fallback $(FALLBACK_MODEL)) || exit 1; \
 		[ "$$(basename "$$model")" = "$(FALLBACK_FILE)" ] && flags="$(FALLBACK_FLAGS)"; \
 	fi; \
-	set -x; $(VENV)/bin/agent run -m "$$model" -p "$(PROMPT)" --tools-dir components $$flags
+	set -x; $(VENV)/bin/agent run -m "$$model" -p "$(PROMPT)" --tools-dir components \
+		--syntax directive $$flags
 
 download-%: $(VENV_STAMP) ## Download a registry model once, e.g. make download-phi-mini-instruct
 	@$(VENV)/bin/agent models download $*

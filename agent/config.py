@@ -70,12 +70,11 @@ class LoopSettings(_Frozen):
     """How the agent loop runs: call syntax, constrained decoding, calls per reply, the tools
     offered and the step limit.
 
-    `grammar=None` means the syntax's default: on for the directive syntax, off for the
-    model-native JSON syntaxes (which the model was trained on). `tool_choice="required"` makes the
-    first step a tool call (with a grammar, it cannot be anything else). `system` replaces the
-    assistant's role preamble in the system prompt. `parallel_calls` lets a reply hold up to
-    `agent.syntax.MAX_CALLS` calls instead of one (identical ones run once). `tools` offers only
-    the tools named (all when empty).
+    `grammar=None` means on, for every syntax (`--no-grammar` turns it off).
+    `tool_choice="required"` makes the first step a tool call (with a grammar, it cannot be
+    anything else). `system` replaces the assistant's role preamble in the system prompt.
+    `parallel_calls` lets a reply hold up to `agent.syntax.MAX_CALLS` calls instead of one
+    (identical ones run once). `tools` offers only the tools named (all when empty).
     """
 
     syntax: SyntaxChoice = Field(default="auto", description="Tool-call syntax.")

@@ -110,8 +110,9 @@ def template_lists_tools(backend: ChatBackend, syntax: CallSyntax) -> bool:
 
 
 def grammar_enabled(settings: LoopSettings, syntax: CallSyntax) -> bool:
-    """Constrained decoding: as asked, else on for the directive syntax only."""
-    return settings.grammar if settings.grammar is not None else syntax.name == "directive"
+    """Constrained decoding: as asked, else on (every syntax: a call the grammar admits is one
+    the parser reads, and forced text is written rather than sampled, see `agent.decode`)."""
+    return settings.grammar if settings.grammar is not None else True
 
 
 def initial_messages(

@@ -119,7 +119,7 @@ def _failures(report: EvalReport) -> list[dict[str, Any]]:
 @click.option(
     "--grammar/--no-grammar",
     default=None,
-    help=field_help("grammar", "on for the directive syntax"),
+    help=field_help("grammar", "on"),
 )
 @click.option(
     "--tool-choice",

@@ -81,7 +81,7 @@ def agent_options(func: F) -> F:
         click.option("--syntax", type=click.Choice(SYNTAX_CHOICES),
                      help=field_help("syntax", "auto, from the chat template")),
         click.option("--grammar/--no-grammar", default=None,
-                     help=field_help("grammar", "on for the directive syntax")),
+                     help=field_help("grammar", "on")),
         click.option("--tool-choice", type=click.Choice(TOOL_CHOICES),
                      help=field_help("tool_choice")),
         click.option("--max-steps", type=int, help=field_help("max_steps")),

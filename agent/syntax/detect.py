@@ -14,11 +14,15 @@ def detect_syntax(chat_template: str | None) -> SyntaxName:
 
     "hermes" when it writes `<tool_call>` (Qwen 2.5, Hermes), "mistral" for `[TOOL_CALLS]`,
     "llama3" for Llama 3.1+ templates (`<|python_tag|>`, `ipython` with `"parameters"`), "json"
-    for other templates that use `tools`, and "directive" for templates without tools (Phi-3)
-    or no template at all.
+    for other templates that use `tools`.
+
+    A template without tools (Phi-3, SmolLM2) or no template at all gets "hermes" too: the call
+    format most open models saw in training, and the best on BFCL with SmolLM2-135M (first 100
+    simple_python cases 58%, the seed's directive 48%; first 50 multiple 56% against 26%). The
+    directive stays one `--syntax directive` away.
     """
     if not chat_template or not chat_template.strip():
-        return "directive"
+        return "hermes"
     if "<tool_call>" in chat_template:
         return "hermes"
     if "[TOOL_CALLS]" in chat_template:
@@ -29,4 +33,4 @@ def detect_syntax(chat_template: str | None) -> SyntaxName:
         return "llama3"
     if _TOOLS_VARIABLE.search(chat_template):
         return "json"
-    return "directive"
+    return "hermes"

@@ -182,7 +182,7 @@ def test_agent_chat_asks_and_the_call_succeeds_after_approval(
 ) -> None:
     fake = FakeBackend(["USE_TOOL: Files, op=list", "There is notes.txt."])
     code, out, err = _agent(
-        ["chat", "-c", str(component_path("files")), "--in-process"],
+        ["chat", "--syntax", "directive", "-c", str(component_path("files")), "--in-process"],
         fake,
         stdin="what files do I have?\nonce\n",
     )
@@ -198,7 +198,16 @@ def test_agent_run_never_asks_and_exits_with_the_flag_that_grants_it(
 ) -> None:
     fake = FakeBackend(["USE_TOOL: Files, op=list", "I cannot see your files."])
     code, out, err = _agent(
-        ["run", "-c", str(component_path("files")), "--in-process", "list my files"], fake
+        [
+            "run",
+            "--syntax",
+            "directive",
+            "-c",
+            str(component_path("files")),
+            "--in-process",
+            "list my files",
+        ],
+        fake,
     )
     assert code == 6, err
     assert "Approval needed" not in err

@@ -46,8 +46,18 @@ def test_an_empty_history_says_so(data_dir: Path) -> None:
 
 def test_runs_are_listed_newest_first_and_shown_whole(data_dir: Path, echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=\x1b]0;t\x07hi", "It said hi", "second"])
-    assert invoke("run", "-p", "first request", "-c", echo, fake=fake).exit_code == 0
-    assert invoke("run", "-p", "second request", "-c", echo, fake=fake).exit_code == 0
+    assert (
+        invoke(
+            "run", "--syntax", "directive", "-p", "first request", "-c", echo, fake=fake
+        ).exit_code
+        == 0
+    )
+    assert (
+        invoke(
+            "run", "--syntax", "directive", "-p", "second request", "-c", echo, fake=fake
+        ).exit_code
+        == 0
+    )
     newest, oldest = _ids(data_dir)
     listed = invoke("logs", "list").stdout.splitlines()
     assert listed[0].startswith(newest) and listed[0].endswith("second request")

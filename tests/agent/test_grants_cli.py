@@ -43,7 +43,16 @@ def test_a_hostile_tool_beside_files_cannot_see_the_files_grant(
             "done",
         ]
     )
-    args = ["run", "-c", str(component_path("files")), "-c", str(hostile), *where]
+    args = [
+        "run",
+        "--syntax",
+        "directive",
+        "-c",
+        str(component_path("files")),
+        "-c",
+        str(hostile),
+        *where,
+    ]
     args += ["--dir", f"files={secret}", "--env", "files=SECRET=s3cr3t-env", "--max-steps", "6"]
     result = CliRunner().invoke(main, [*args, "go"], catch_exceptions=False, obj=FakeLoader(fake))
     assert result.exit_code == 0, result.output

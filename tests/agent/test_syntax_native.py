@@ -271,11 +271,11 @@ CHATML = (
         (LLAMA32_NO_TAG, "llama3"),
         (HERMES3, "hermes"),
         (MISTRAL, "mistral"),
-        (PHI3, "directive"),
+        (PHI3, "hermes"),  # no tools in the template: the common format
         (GENERIC_TOOLS, "json"),
-        (CHATML, "directive"),
-        (None, "directive"),
-        ("   ", "directive"),
+        (CHATML, "hermes"),  # no tools in the template: the common format
+        (None, "hermes"),  # no tools in the template: the common format
+        ("   ", "hermes"),  # no tools in the template: the common format
     ],
 )
 def test_detect_syntax_from_the_template(template: str | None, expected: str) -> None:
