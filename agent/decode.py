@@ -209,6 +209,8 @@ class Decoder:
         reference the checked path must match; slower)."""
         if grammar is not None:
             grammar.reset()
+        if self.governor is not None:
+            self._use_threads(self.governor.start())
         count = 0
         while True:
             if grammar is not None and self.jump_forward:
