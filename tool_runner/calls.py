@@ -108,10 +108,19 @@ class Signature:
 
 def _name_vec(text: str) -> Any:
     """A C-owned copy of `text` as a `wasm_name_t`."""
+    return _copied_vec(_utf8(text))
+
+
+def _utf8(text: str) -> tuple[int, Any]:
+    """`text` as UTF-8 in a ctypes buffer, with its size (to copy from, again and again)."""
     data = text.encode("utf-8")
+    return len(data), (ctypes.c_ubyte * len(data)).from_buffer_copy(data)
+
+
+def _copied_vec(encoded: tuple[int, Any]) -> Any:
+    """A C-owned copy of an `_utf8` buffer as a `wasm_name_t` (wasmtime frees it)."""
     vec = ffi.wasm_byte_vec_t()
-    size = len(data)
-    ffi.wasm_byte_vec_new(byref(vec), size, (ctypes.c_ubyte * size).from_buffer_copy(data))
+    ffi.wasm_byte_vec_new(byref(vec), encoded[0], encoded[1])
     return vec
 
 
@@ -233,14 +242,15 @@ def _lower_record(fields: list[tuple[str, Lower]]) -> Lower:
     code = _K["RECORD"]
     lowerers = [lower for _name, lower in fields]
     names = [name for name, _lower in fields]
+    encoded = [_utf8(name) for name in names]  # the field names, encoded once per signature
 
     def lower(value: Any, c: Val) -> None:
         items = [getattr(value, name) for name in names]  # AttributeError before any C memory
         raw = ffi.wasmtime_component_valrecord_t()
         ffi.wasmtime_component_valrecord_new_uninit(byref(raw), len(fields))
         data = raw.data
-        for index, name in enumerate(names):
-            data[index].name = _name_vec(name)
+        for index, name in enumerate(encoded):
+            data[index].name = _copied_vec(name)
         try:
             _fill(data, items, lowerers, entry_val=True)
         except BaseException:
