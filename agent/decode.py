@@ -7,7 +7,8 @@
         for token, piece in decoder.generate(sampler, grammar, max_tokens): ...
 
 Per token the Python side does a fixed handful of calls: `llama_decode` of one token,
-`llama_sampler_sample` (llama.cpp builds the candidates and runs the chain in C), a grammar check
+`llama_sampler_sample` (llama.cpp builds the candidates and runs the chain in C; under greedy
+decoding an argmax over the logits in place, without copying the vocabulary), a grammar check
 of the one chosen token and `llama_token_to_piece` of the new token only. A grammar costs nothing
 while the model complies: the token is sampled unconstrained and checked against the grammar, and
 only a rejected token makes the grammar filter the whole vocabulary and the chain sample again
@@ -57,6 +58,9 @@ class Sampler(Closing):
         self.handle = llama_cpp.llama_sampler_chain_init(params)
         self.stateful = sampling.repeat_penalty != 1.0
         """Whether the chain remembers accepted tokens (then a token must be accepted once)."""
+        self.greedy = sampling.temperature == 0 and not self.stateful
+        """Whether the chain is only an argmax (which the decoder takes over the logits itself:
+        the chain would first copy the whole vocabulary into a candidate array)."""
         add = llama_cpp.llama_sampler_chain_add
         n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
         if self.stateful:
@@ -293,13 +297,26 @@ class Decoder:
                 token = self._sample_candidates(sampler, grammar)
             llama_cpp.llama_sampler_accept(sampler.handle, token)
         else:
-            token = int(llama_cpp.llama_sampler_sample(sampler.handle, self._ctx, -1))
+            if sampler.greedy:  # the first highest logit, as llama.cpp's greedy sampler takes
+                token = int(self._logits().argmax())
+            else:
+                token = int(llama_cpp.llama_sampler_sample(sampler.handle, self._ctx, -1))
             if grammar is not None and not self._allowed(grammar, token):
                 self.rejections += 1
                 token = self._sample_candidates(sampler, grammar)
         if grammar is not None:
             llama_cpp.llama_sampler_accept(grammar.handle, token)
         return token
+
+    def _logits(self) -> np.ndarray:
+        """The last token's logits, a view of llama.cpp's buffer (valid until the next decode)."""
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        address = ctypes.cast(pointer, ctypes.c_void_p).value
+        if not address:
+            raise ModelError("llama.cpp has no logits for the last token")
+        buffer = (ctypes.c_float * self.n_vocab).from_address(address)
+        logits: np.ndarray = np.frombuffer(memoryview(buffer), dtype=np.float32)
+        return logits
 
     def _allowed(self, grammar: Grammar, token: int) -> bool:
         """Whether the grammar allows `token` next (one token checked, not the vocabulary)."""
@@ -312,10 +329,9 @@ class Decoder:
 
     def _sample_candidates(self, sampler: Sampler, grammar: Grammar | None) -> int:
         """Sample from the whole vocabulary's logits, filtered by `grammar` first when given."""
-        logits = llama_cpp.llama_get_logits_ith(self._ctx, -1)
         candidates = self._candidates
         candidates["id"] = self._ids
-        candidates["logit"] = np.ctypeslib.as_array(logits, shape=(self.n_vocab,))
+        candidates["logit"] = self._logits()
         candidates["p"] = 0.0
         data = candidates.ctypes.data_as(ctypes.POINTER(llama_cpp.llama_token_data))
         array = llama_cpp.llama_token_data_array(data, self.n_vocab, -1, False)
