@@ -55,7 +55,7 @@ class ThreadGovernor:
         self,
         threads: int,
         *,
-        window: int = 2,
+        window: int = 3,
         slack: float = 1.5,
         probe_every: int = 16,
         probe_tokens: int = 2,
