@@ -2,15 +2,18 @@
 """Issue 14's ratios in one table: the agent's generation against llama.cpp's own llama-bench.
 
     .venv/bin/python bench/bench_llama.py [--threads N] [--tokens 128] [--prompt 512]
-        [--repeat 3] [--models smollm2,qwen0.5b] [--no-contention] [--no-warm] [--no-sandbox]
-        [--llama-bench PATH] [--json]
+        [--repeat 3] [--rounds 5] [--models smollm2,qwen0.5b] [--no-contention] [--no-warm]
+        [--no-sandbox] [--llama-bench PATH] [--json]
 
 For each model (the real SmolLM2-135M-Instruct from `make test-assets`, and a random-weights
-GGUF with Qwen2.5-0.5B's shape built once by bench_agent.py), back to back on the same GGUF and
-threads: `llama-bench` (built by scripts/build-llama-tools.sh from the llama.cpp our wheel is
-built from, same flags) for pp and tg, then the agent's backend in a fresh process: generation
-tokens/s greedy without and with a grammar the model complies with (the directive syntax's
-"auto" grammar: an answer or a call), and prompt tokens/s reading a cold prompt.
+GGUF with Qwen2.5-0.5B's shape built once by bench_agent.py), on the same GGUF and threads:
+`llama-bench` (built by scripts/build-llama-tools.sh from the llama.cpp our wheel is built from,
+same flags) for pp, then the agent's backend in a fresh process: generation tokens/s greedy
+without and with a grammar the model complies with (the directive syntax's "auto" grammar: an
+answer or a call), and prompt tokens/s reading a cold prompt. Generation against llama-bench tg
+is measured in `--rounds` pairs, each a `llama-bench -n tokens` run and then one generation of
+the agent's, seconds apart; the ratio is the median of the pairs' ratios (the machine drifts by
+several percent over minutes, which back-to-back runs minutes apart read as a ratio).
 
 Then, on SmolLM2: generation alone and beside a competing CPU-bound process (a second llama.cpp
 generation on 2 threads; a component compile), with the agent's thread settings and with
@@ -134,6 +137,8 @@ def worker(
     ]
     if options.cache_dir:
         command += ["--cache-dir", options.cache_dir]
+    if options.llama_bench:
+        command += ["--llama-bench", str(options.llama_bench)]
     if options.fixed_threads:
         command.append("--fixed-threads")
     full_env = {**os.environ, **(env or {})}
@@ -242,6 +247,41 @@ def work_tg(options: argparse.Namespace) -> dict[str, Any]:
         return {"tg": statistics.median(rates)}
 
 
+def work_paired(options: argparse.Namespace) -> dict[str, Any]:
+    """Generation of the agent's backend and of llama-bench, round after round: each round runs
+    `llama-bench -n tokens` (a child process, while this one waits) and then one generation of
+    as many tokens here, so that both sides of a ratio are measured within seconds of each
+    other; the machine drifts by several percent over minutes."""
+    from agent.backend import load_backend
+    from agent.config import ModelSettings, SamplingSettings
+    from agent.messages import ChatMessage
+
+    binary = Path(options.llama_bench)
+    settings = ModelSettings(
+        path=Path(options.model), ctx=4096, threads=options.threads, prompt_cache=False
+    )
+    sampling = SamplingSettings(temperature=0, max_tokens=options.tokens)
+    with load_backend(settings, sampling) as backend:
+        if options.fixed_threads:
+            backend._decoder.governor = None
+        prompt = backend.render([ChatMessage(role="user", content=COUNT_PROMPT)])
+        _complete(backend, prompt, max_tokens=8)  # warm-up: weights paged in
+        native_tg, agent_tg = [], []
+        for _ in range(options.rounds):
+            base = native(binary, Path(options.model), options.threads, 0, options.tokens, 1)
+            native_tg.append(base["tg"])
+            backend.reset()
+            agent_tg.append(_complete(backend, prompt).tokens_per_s)
+        ratios = [ours / theirs for ours, theirs in zip(agent_tg, native_tg, strict=True)]
+        return {
+            "native_tg": native_tg,
+            "agent_tg": agent_tg,
+            "tg": statistics.median(agent_tg),
+            "native": statistics.median(native_tg),
+            "ratio": statistics.median(ratios),
+        }
+
+
 def work_warm(options: argparse.Namespace) -> dict[str, Any]:
     """One agent run's first step with the real tools: load time and time to first token."""
     from agent.backend import load_backend
@@ -335,6 +375,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tokens", type=int, default=128, help="tokens generated per run")
     parser.add_argument("--prompt", type=int, default=512, help="prompt tokens for pp")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="paired llama-bench/agent generation rounds"
+    )
     parser.add_argument("--models", default="smollm2,qwen0.5b")
     parser.add_argument("--llama-bench", type=Path)
     parser.add_argument("--no-contention", action="store_true")
@@ -351,7 +394,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--fixed-threads", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.worker:
-        work = {"generation": work_generation, "tg": work_tg, "warm": work_warm}
+        work = {
+            "generation": work_generation,
+            "tg": work_tg,
+            "warm": work_warm,
+            "paired": work_paired,
+        }
         print(json.dumps(work[options.worker](options)))
         return
 
@@ -361,27 +409,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     figures: dict[str, Any] = {"load_average": os.getloadavg()[0]}
     t = options.threads
     for name, model in models.items():
-        print(f"{name}: llama-bench, then the agent's backend", file=sys.stderr, flush=True)
+        print(f"{name}: llama-bench and the agent's backend", file=sys.stderr, flush=True)
         base = native(binary, model, t, options.prompt, options.tokens, options.repeat)
         ours = worker("generation", model, options)
+        paired_options = argparse.Namespace(**{**vars(options), "llama_bench": binary})
+        paired = worker("paired", model, paired_options)
         # the same decode loop with llama.cpp's own thread settings (libgomp's default spin,
         # fixed threads), as llama-bench runs: the Python loop's cost alone
-        fixed = argparse.Namespace(**{**vars(options), "fixed_threads": True})
-        same = worker("tg", model, fixed, {"GOMP_SPINCOUNT": DEFAULT_SPIN}).get("tg", 0.0)
-        figures[name] = {"llama_bench": base, "agent": ours, "agent_llama_settings_tg": same}
+        fixed = argparse.Namespace(**{**vars(paired_options), "fixed_threads": True})
+        same = worker("paired", model, fixed, {"GOMP_SPINCOUNT": DEFAULT_SPIN})
+        figures[name] = {
+            "llama_bench": base,
+            "agent": ours,
+            "paired": paired,
+            "paired_llama_settings": same,
+        }
         rows += [
             (
                 f"{name}: generation (tg{options.tokens}, {t} threads, "
                 "llama.cpp's thread settings)",
-                f"{same:.1f}",
-                f"{base['tg']:.1f} llama-bench",
-                _ratio(same, base["tg"], 0.97),
+                f"{same['tg']:.1f}",
+                f"{same['native']:.1f} llama-bench",
+                _ratio(same["ratio"], 1.0, 0.97),
             ),
             (
                 f"{name}: generation, the agent's thread settings",
-                f"{ours['tg']:.1f}",
-                f"{base['tg']:.1f} llama-bench",
-                _ratio(ours["tg"], base["tg"], 0.97),
+                f"{paired['tg']:.1f}",
+                f"{paired['native']:.1f} llama-bench",
+                _ratio(paired["ratio"], 1.0, 0.97),
             ),
             (
                 f"{name}: generation with a grammar (directive, auto; "
