@@ -225,8 +225,10 @@ def work_generation(options: argparse.Namespace) -> dict[str, Any]:
         }
 
 
-def work_tg(options: argparse.Namespace) -> dict[str, Any]:
-    """Generation speed only (greedy, no grammar), for the contention runs."""
+@contextmanager
+def _generation_backend(options: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """The agent's backend on `options.model` for greedy generation of `options.tokens` tokens
+    (fixed threads with `--fixed-threads`), warmed up, with the counting prompt."""
     from agent.backend import load_backend
     from agent.config import ModelSettings, SamplingSettings
     from agent.messages import ChatMessage
@@ -239,7 +241,13 @@ def work_tg(options: argparse.Namespace) -> dict[str, Any]:
         if options.fixed_threads:
             backend._decoder.governor = None
         prompt = backend.render([ChatMessage(role="user", content=COUNT_PROMPT)])
-        _complete(backend, prompt, max_tokens=4)
+        _complete(backend, prompt, max_tokens=8)  # warm-up: weights paged in
+        yield backend, prompt
+
+
+def work_tg(options: argparse.Namespace) -> dict[str, Any]:
+    """Generation speed only (greedy, no grammar), for the contention runs."""
+    with _generation_backend(options) as (backend, prompt):
         rates = []
         for _ in range(options.repeat):
             backend.reset()
@@ -252,20 +260,8 @@ def work_paired(options: argparse.Namespace) -> dict[str, Any]:
     `llama-bench -n tokens` (a child process, while this one waits) and then one generation of
     as many tokens here, so that both sides of a ratio are measured within seconds of each
     other; the machine drifts by several percent over minutes."""
-    from agent.backend import load_backend
-    from agent.config import ModelSettings, SamplingSettings
-    from agent.messages import ChatMessage
-
     binary = Path(options.llama_bench)
-    settings = ModelSettings(
-        path=Path(options.model), ctx=4096, threads=options.threads, prompt_cache=False
-    )
-    sampling = SamplingSettings(temperature=0, max_tokens=options.tokens)
-    with load_backend(settings, sampling) as backend:
-        if options.fixed_threads:
-            backend._decoder.governor = None
-        prompt = backend.render([ChatMessage(role="user", content=COUNT_PROMPT)])
-        _complete(backend, prompt, max_tokens=8)  # warm-up: weights paged in
+    with _generation_backend(options) as (backend, prompt):
         native_tg, agent_tg = [], []
         for _ in range(options.rounds):
             base = native(binary, Path(options.model), options.threads, 0, options.tokens, 1)
