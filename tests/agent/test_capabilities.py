@@ -25,6 +25,8 @@ from tests.tool_runner.wat_components import HOSTILE, component_wat
 from tool_runner import Policy, ResultKind, ToolRunner
 from tool_runner.grants import ToolGrants
 
+DIRECTIVE = ("--syntax", "directive")  # the scripted replies are in the seed's syntax
+
 
 class _Hello(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
@@ -182,7 +184,7 @@ def test_agent_chat_asks_and_the_call_succeeds_after_approval(
 ) -> None:
     fake = FakeBackend(["USE_TOOL: Files, op=list", "There is notes.txt."])
     code, out, err = _agent(
-        ["chat", "--syntax", "directive", "-c", str(component_path("files")), "--in-process"],
+        ["chat", *DIRECTIVE, "-c", str(component_path("files")), "--in-process"],
         fake,
         stdin="what files do I have?\nonce\n",
     )
@@ -198,15 +200,7 @@ def test_agent_run_never_asks_and_exits_with_the_flag_that_grants_it(
 ) -> None:
     fake = FakeBackend(["USE_TOOL: Files, op=list", "I cannot see your files."])
     code, out, err = _agent(
-        [
-            "run",
-            "--syntax",
-            "directive",
-            "-c",
-            str(component_path("files")),
-            "--in-process",
-            "list my files",
-        ],
+        ["run", *DIRECTIVE, "-c", str(component_path("files")), "--in-process", "list my files"],
         fake,
     )
     assert code == 6, err

@@ -18,6 +18,8 @@ from agent.cli.approve import TerminalApprover, match_choice
 from agent.fake import FakeBackend, FakeLoader
 from agent.messages import Prompt
 
+DIRECTIVE = ("--syntax", "directive")  # the scripted replies are in the seed's syntax
+
 
 @pytest.fixture
 def echo(component_path: Callable[[str], Path]) -> Path:
@@ -74,9 +76,7 @@ def test_slash_commands_are_answered_locally(echo: Path) -> None:
 def test_save_writes_the_conversation_as_json(echo: Path, tmp_path: Path) -> None:
     target = tmp_path / "chat.json"
     fake = FakeBackend(["USE_TOOL: Echo, value=hey", "it said hey"])
-    result = chat(
-        "--syntax", "directive", "-c", echo, input=f"say hey\n/save {target}\n/save\n", fake=fake
-    )
+    result = chat(*DIRECTIVE, "-c", echo, input=f"say hey\n/save {target}\n/save\n", fake=fake)
     assert result.exit_code == 0, result.output
     assert (
         f"(saved 5 messages to {target})" in result.output and "Usage: /save FILE" in result.output
@@ -88,12 +88,7 @@ def test_save_writes_the_conversation_as_json(echo: Path, tmp_path: Path) -> Non
     assert exchange["answer"] == "it said hey"
     assert exchange["steps"][0]["calls"][0]["result"]["output"] == "hey"
     result = chat(
-        "--syntax",
-        "directive",
-        "-c",
-        echo,
-        input=f"/save {tmp_path}/no/such/dir/x.json\n",
-        fake=FakeBackend(),
+        *DIRECTIVE, "-c", echo, input=f"/save {tmp_path}/no/such/dir/x.json\n", fake=FakeBackend()
     )
     assert "Cannot write" in result.output and result.exit_code == 0
 
@@ -213,14 +208,7 @@ def test_a_denied_capability_is_put_to_the_person(
     (work / "hello.txt").write_text("hi\n")
     files = component_path("files")
     fake = FakeBackend(["USE_TOOL: Files, op=list", "One file."] * 2)
-    result = chat(
-        "--syntax",
-        "directive",
-        "-c",
-        files,
-        input="what is here?\nonce\nand now?\ndeny\n",
-        fake=fake,
-    )
+    result = chat(*DIRECTIVE, "-c", files, input="what is here?\nonce\nand now?\ndeny\n", fake=fake)
     assert result.exit_code == 0, result.output
     assert result.stderr.count("Approval needed (capability, files): ") == 2
     assert "Answer [once/session/always/deny]: " in result.stderr

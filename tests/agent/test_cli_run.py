@@ -17,6 +17,8 @@ from agent.cli import main
 from agent.fake import FakeBackend, FakeLoader
 from agent.messages import Prompt
 
+DIRECTIVE = ("--syntax", "directive")  # the scripted replies are in the seed's syntax
+
 FAST = ["--ctx", "2048", "--max-tokens", "32", "--seed", "5", "--threads", "2"]
 SEED_PROMPT = "Please echo back 'Something to echo'"
 
@@ -37,7 +39,7 @@ def invoke(*args: str | Path, input: str | None = None, fake: FakeBackend | None
 def test_run_json_shows_the_call_the_result_and_the_next_prompt(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=Something to echo", "It said: Something to echo"])
     result = invoke(
-        "run", "--syntax", "directive", "-p", SEED_PROMPT, "-c", echo, "--tool-choice", "required",
+        "run", *DIRECTIVE, "-p", SEED_PROMPT, "-c", echo, "--tool-choice", "required",
         "--json", fake=fake,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -61,7 +63,7 @@ def test_run_json_shows_the_call_the_result_and_the_next_prompt(echo: Path) -> N
 
 def test_run_prints_the_answer_once_on_stdout_and_the_progress_on_stderr(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=Something to echo", "Something to echo"])
-    result = invoke("run", "--syntax", "directive", "-p", SEED_PROMPT, "-c", echo, fake=fake)
+    result = invoke("run", *DIRECTIVE, "-p", SEED_PROMPT, "-c", echo, fake=fake)
     assert result.exit_code == 0, result.output
     assert result.stdout == "Something to echo\n"
     assert result.output.splitlines() == [
@@ -75,9 +77,7 @@ def test_run_prints_the_answer_once_on_stdout_and_the_progress_on_stderr(echo: P
 
 def test_streaming_shows_the_answer_as_it_comes_and_only_once(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=Something to echo", "It said Something to echo"])
-    result = invoke(
-        "run", "--syntax", "directive", "-p", SEED_PROMPT, "-c", echo, "--stream", fake=fake
-    )
+    result = invoke("run", *DIRECTIVE, "-p", SEED_PROMPT, "-c", echo, "--stream", fake=fake)
     assert result.exit_code == 0, result.output
     assert result.stdout == "USE_TOOL: Echo, value=Something to echo\nIt said Something to echo\n"
     assert result.output.count("It said") == 1
@@ -85,7 +85,7 @@ def test_streaming_shows_the_answer_as_it_comes_and_only_once(echo: Path) -> Non
 
 def test_quiet_prints_only_the_answer(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=x", "the answer"])
-    result = invoke("run", "--syntax", "directive", "-p", "hi", "-c", echo, "--quiet", fake=fake)
+    result = invoke("run", *DIRECTIVE, "-p", "hi", "-c", echo, "--quiet", fake=fake)
     assert result.exit_code == 0 and result.output == "the answer\n" and result.stderr == ""
 
 
@@ -119,9 +119,7 @@ def test_a_missing_or_doubled_prompt_is_a_usage_error(
 
 def test_run_that_uses_every_step_says_so(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=a", "USE_TOOL: Echo, value=b"])
-    result = invoke(
-        "run", "--syntax", "directive", "-p", "hi", "-c", echo, "--max-steps", "2", fake=fake
-    )
+    result = invoke("run", *DIRECTIVE, "-p", "hi", "-c", echo, "--max-steps", "2", fake=fake)
     assert result.exit_code == 3, result.output
     assert result.output.splitlines()[-1] == (
         "Agent stopped: stopped after 2 steps without a final answer (raise --max-steps to allow "
@@ -179,7 +177,7 @@ def test_from_another_directory_the_users_tools_are_used(
     shutil.copy(echo, tmp_path / "components" / echo.name)
     fake = FakeBackend(["no tools here"])
     result = invoke(
-        "run", "--syntax", "directive", "-p", "hi", fake=fake
+        "run", *DIRECTIVE, "-p", "hi", fake=fake
     )  # no user tools folder: no tools, no error
     assert result.exit_code == 0 and result.stdout == "no tools here\n", result.output
     assert "Echo" not in fake.prompts[0]
@@ -188,7 +186,7 @@ def test_from_another_directory_the_users_tools_are_used(
     tools.mkdir(parents=True)
     shutil.copy(echo, tools / echo.name)
     fake = FakeBackend(["USE_TOOL: Echo, value=from the user's tools", "done"])
-    result = invoke("run", "--syntax", "directive", "-p", "hi", fake=fake)
+    result = invoke("run", *DIRECTIVE, "-p", "hi", fake=fake)
     assert result.exit_code == 0 and "Execution result: from the user's tools" in result.output
 
 
@@ -207,31 +205,13 @@ def test_the_files_tool_reads_a_dir_mounted_where_the_grant_says(
     files = component_path("files")
     fake = FakeBackend(["USE_TOOL: Files, op=read, path=/data/notes.txt", "At noon."])
     result = invoke(
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "when?",
-        "-c",
-        files,
-        "--dir",
-        f"{tmp_path}:/data",
-        fake=fake,
+        "run", *DIRECTIVE, "-p", "when?", "-c", files, "--dir", f"{tmp_path}:/data", fake=fake
     )
     assert result.exit_code == 0, result.output
     assert "Execution result: meeting at noon" in result.stderr and result.stdout == "At noon.\n"
     fake = FakeBackend(["USE_TOOL: Files, op=list", "no"])
     result = invoke(
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "list",
-        "-c",
-        files,
-        "--dir",
-        f"{tmp_path}:/data",
-        fake=fake,
+        "run", *DIRECTIVE, "-p", "list", "-c", files, "--dir", f"{tmp_path}:/data", fake=fake
     )
     assert "relative paths are looked up in /workspace, which is not granted" in result.stderr
 
@@ -242,22 +222,13 @@ def test_the_users_config_file_is_read(
     monkeypatch.setenv("LLM_AGENT_CONFIG_DIR", str(tmp_path))
     (tmp_path / "config.toml").write_text("max_steps = 1\n")
     result = invoke(
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "hi",
-        "-c",
-        echo,
-        fake=FakeBackend(["USE_TOOL: Echo, value=a"]),
+        "run", *DIRECTIVE, "-p", "hi", "-c", echo, fake=FakeBackend(["USE_TOOL: Echo, value=a"])
     )
     assert result.exit_code == 3, result.output  # the step limit, from the user's file
     other = tmp_path / "other.toml"
     other.write_text("max_steps = 2\n")
     fake = FakeBackend(["USE_TOOL: Echo, value=a", "done"])
-    result = invoke(
-        "run", "--syntax", "directive", "--config", other, "-p", "hi", "-c", echo, fake=fake
-    )
+    result = invoke("run", *DIRECTIVE, "--config", other, "-p", "hi", "-c", echo, fake=fake)
     assert result.exit_code == 0, result.output  # --config replaces the user's file
 
 
@@ -353,7 +324,7 @@ def test_a_flag_beats_the_config_file(echo: Path, tmp_path: Path) -> None:
     config.write_text("max_steps = 1\nverbose = true\n")
     fake = FakeBackend(["USE_TOOL: Echo, value=a", "done"])
     result = invoke(
-        "run", "--config", config, "--syntax", "directive", "-p", "hi", "-c", echo,
+        "run", "--config", config, *DIRECTIVE, "-p", "hi", "-c", echo,
         "--max-steps", "2", fake=fake,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -366,21 +337,13 @@ def test_hostile_text_from_the_model_and_the_tools_cannot_drive_the_terminal(ech
     # answer carries another: none reaches the terminal as a control character
     hostile = "done\r\x1b]52;c;cm0=\x07"
     fake = FakeBackend(['USE_TOOL: Echo, value="\\u001b]0;pwned\\u0007"', hostile])
-    result = invoke("run", "--syntax", "directive", "-p", "hi", "-c", echo, fake=fake)
+    result = invoke("run", *DIRECTIVE, "-p", "hi", "-c", echo, fake=fake)
     assert result.exit_code == 0, result.output
     assert not any(ch in result.output for ch in "\x1b\x07\r")
     assert "Execution result: \\x1b]0;pwned\\x07" in result.output
     assert result.stdout == "done\\r\\x1b]52;c;cm0=\\x07\n"
     streamed = invoke(
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "hi",
-        "-c",
-        echo,
-        "--stream",
-        fake=FakeBackend([hostile]),
+        "run", *DIRECTIVE, "-p", "hi", "-c", echo, "--stream", fake=FakeBackend([hostile])
     )
     assert streamed.exit_code == 0 and not any(ch in streamed.output for ch in "\x1b\x07\r")
 

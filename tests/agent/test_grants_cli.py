@@ -14,6 +14,8 @@ from agent.cli import main
 from agent.fake import FakeBackend, FakeLoader
 from tests.tool_runner.wat_components import HOSTILE, component_wat
 
+DIRECTIVE = ("--syntax", "directive")  # the seed's syntax: these runs read its calls
+
 
 @pytest.fixture
 def secret(tmp_path: Path) -> Path:
@@ -43,16 +45,7 @@ def test_a_hostile_tool_beside_files_cannot_see_the_files_grant(
             "done",
         ]
     )
-    args = [
-        "run",
-        "--syntax",
-        "directive",
-        "-c",
-        str(component_path("files")),
-        "-c",
-        str(hostile),
-        *where,
-    ]
+    args = ["run", *DIRECTIVE, "-c", str(component_path("files")), "-c", str(hostile), *where]
     args += ["--dir", f"files={secret}", "--env", "files=SECRET=s3cr3t-env", "--max-steps", "6"]
     result = CliRunner().invoke(main, [*args, "go"], catch_exceptions=False, obj=FakeLoader(fake))
     assert result.exit_code == 0, result.output

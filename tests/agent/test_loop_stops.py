@@ -31,6 +31,7 @@ from tool_runner import ResultKind, ToolMetadata
 
 FAIL = ToolMetadata(name="Fail", description="Always fails", version="0.1.0")
 DIRECTIVE = LoopSettings(syntax="directive", grammar=False)
+DIRECTIVE_FLAGS = ("--syntax", "directive")  # the same, on the command line
 
 
 def _fail(args: Mapping[str, JsonScalar]) -> str:
@@ -169,7 +170,7 @@ def test_run_exits_4_when_the_reply_is_cut_off(echo: Path) -> None:
 
 def test_run_ends_a_repeated_call_with_its_result(echo: Path) -> None:
     fake = FakeBackend(["USE_TOOL: Echo, value=x"] * 3)
-    result = invoke("run", "--syntax", "directive", "-p", "hi", "-c", echo, fake=fake)
+    result = invoke("run", *DIRECTIVE_FLAGS, "-p", "hi", "-c", echo, fake=fake)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines.count("Execution result: x") == 1
@@ -190,24 +191,14 @@ def test_chat_goes_on_after_a_turn_that_stopped(echo: Path) -> None:
 
 def test_run_tools_and_parallel_calls_flags(echo: Path) -> None:
     result = invoke(
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "hi",
-        "-c",
-        echo,
-        "--tools",
-        "Echo,Nope",
-        fake=FakeBackend(),
+        "run", *DIRECTIVE_FLAGS, "-p", "hi", "-c", echo, "--tools", "Echo,Nope", fake=FakeBackend()
     )
     assert result.exit_code == 2
     assert "unknown tool 'Nope' in --tools (the tools are: Echo)" in result.output
     fake = FakeBackend(["USE_TOOL: Echo, value=a\nUSE_TOOL: Echo, value=b", "done"])
     result = invoke(
         "run",
-        "--syntax",
-        "directive",
+        *DIRECTIVE_FLAGS,
         "-p",
         "hi",
         "-c",

@@ -22,6 +22,8 @@ from agent.messages import Prompt
 from tests.nats_server import nats_server, start_tool_worker, stop
 from tool_runner import Policy, ResultKind, ToolHostError
 
+DIRECTIVE = ("--syntax", "directive")  # the seed's syntax: these runs read its calls
+
 CALL_THEN_ANSWER = ["USE_TOOL: Echo, value=hi", "It said hi"]
 
 
@@ -37,16 +39,7 @@ def _invoke(*args: str | Path) -> Result:
 
 def test_run_json_reports_the_tool_workers(echo: Path) -> None:
     result = _invoke(
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "echo hi",
-        "-c",
-        echo,
-        "--tool-choice",
-        "required",
-        "--json",
+        "run", *DIRECTIVE, "-p", "echo hi", "-c", echo, "--tool-choice", "required", "--json"
     )
     assert result.exit_code == 0, result.output
     transcript = json.loads(result.output)
@@ -122,18 +115,7 @@ def _worker_pids() -> list[int]:
 
 def test_verbose_run_reports_a_crashed_call_and_the_restart(echo: Path) -> None:
     loader = FakeLoader(_KillsTheWorkers(CALL_THEN_ANSWER))
-    args = [
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "echo hi",
-        "-c",
-        str(echo),
-        "--tool-choice",
-        "required",
-        "-v",
-    ]
+    args = ["run", *DIRECTIVE, "-p", "echo hi", "-c", str(echo), "--tool-choice", "required", "-v"]
     result = CliRunner().invoke(main, args, catch_exceptions=False, obj=loader)
     assert result.exit_code == 0, result.output
     assert "Execution failed (crashed): the tool's worker process killed by SIGKILL" in (
@@ -143,16 +125,7 @@ def test_verbose_run_reports_a_crashed_call_and_the_restart(echo: Path) -> None:
     pattern = r"Tool host \(workers\): [12]/2 workers alive, 1 calls, [12] restarts, 1 crashed"
     assert re.search(pattern, result.output)
     quiet = _invoke(
-        "run",
-        "--syntax",
-        "directive",
-        "-p",
-        "echo hi",
-        "-c",
-        echo,
-        "--tool-choice",
-        "required",
-        "-v",
+        "run", *DIRECTIVE, "-p", "echo hi", "-c", echo, "--tool-choice", "required", "-v"
     )
     assert "Tool host" not in quiet.output  # nothing happened: nothing to report
 
@@ -161,7 +134,7 @@ def test_run_calls_the_tools_of_a_nats_service(echo: Path) -> None:
     with nats_server() as url:
         worker = start_tool_worker(url, [echo])
         try:
-            result = _invoke("run", "--syntax", "directive", "-p", "echo hi", "--tool-host", url,
+            result = _invoke("run", *DIRECTIVE, "-p", "echo hi", "--tool-host", url,
                              "--tool-choice", "required", "--timeout", "5", "--json")  # fmt: skip
         finally:
             stop(worker)
