@@ -269,10 +269,7 @@ class Decoder:
 
     def tokenize(self, text: str) -> list[int]:
         """`text`'s tokens as the tokenizer writes it (no special tokens, no BOS)."""
-        data = text.encode("utf-8")
-        buffer = (llama_cpp.llama_token * (len(data) + 8))()
-        n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buffer, len(buffer), False, False)
-        return list(buffer[: max(n, 0)])
+        return tokenize(self.vocab, text)
 
     def _use_threads(self, threads: int) -> None:
         if threads != self._threads:
@@ -345,6 +342,14 @@ class Decoder:
         return int(data[array.selected].id)
 
 
+def tokenize(vocab: llama_cpp.llama_vocab_p, text: str) -> list[int]:
+    """`text`'s tokens in `vocab` as its tokenizer writes them (no special tokens, no BOS)."""
+    data = text.encode("utf-8")
+    buffer = (llama_cpp.llama_token * (len(data) + 8))()
+    n = llama_cpp.llama_tokenize(vocab, data, len(data), buffer, len(buffer), False, False)
+    return list(buffer[: max(n, 0)])
+
+
 class _CharProbe:
     """Which single characters a grammar admits next, asked of llama.cpp with the vocabulary's
     one-character ASCII tokens (and one end-of-generation token: a grammar that may end forces
@@ -354,11 +359,10 @@ class _CharProbe:
 
     def __init__(self, vocab: llama_cpp.llama_vocab_p) -> None:
         chars: dict[int, str] = {}
-        buffer = (llama_cpp.llama_token * 4)()
         for char in "\n\t" + "".join(chr(c) for c in range(32, 127)):
-            data = char.encode()
-            if llama_cpp.llama_tokenize(vocab, data, len(data), buffer, 4, False, False) == 1:
-                chars.setdefault(int(buffer[0]), char)
+            tokens = tokenize(vocab, char)
+            if len(tokens) == 1:
+                chars.setdefault(tokens[0], char)
         end = int(llama_cpp.llama_vocab_eos(vocab))
         if end < 0:
             end = int(llama_cpp.llama_vocab_eot(vocab))
