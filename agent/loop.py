@@ -106,13 +106,7 @@ def template_lists_tools(backend: ChatBackend, syntax: CallSyntax) -> bool:
     """Whether the chat template teaches the tools (their list and how to call them) instead of
     the system prompt: when it writes a tool list and `syntax` is the template's own."""
     own = detect_syntax(backend.chat_template)
-    return syntax.name == own and own not in ("json", "directive") and backend.renders_tools
-
-
-def grammar_enabled(settings: LoopSettings, syntax: CallSyntax) -> bool:
-    """Constrained decoding: as asked, else on (every syntax: a call the grammar admits is one
-    the parser reads, and forced text is written rather than sampled, see `agent.decode`)."""
-    return settings.grammar if settings.grammar is not None else True
+    return syntax.name == own and own != "json" and backend.renders_tools
 
 
 def initial_messages(
@@ -185,7 +179,9 @@ def run_agent(
     """
     tools = offered_tools(executor.specs(), settings.tools)
     syntax = choose_syntax(settings, backend.chat_template)
-    constrained = grammar_enabled(settings, syntax)
+    # constrained decoding unless turned off, in every syntax: a call the grammar admits is one
+    # the parser reads, and forced text is written rather than sampled (see `agent.decode`)
+    constrained = settings.grammar is not False
     max_calls = MAX_CALLS if settings.parallel_calls else 1
     listed = template_lists_tools(backend, syntax)
     template_tools = [function_schema(tool) for tool in tools] if listed else []
