@@ -406,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     t = options.threads
     for name, model in models.items():
         print(f"{name}: llama-bench and the agent's backend", file=sys.stderr, flush=True)
-        base = native(binary, model, t, options.prompt, options.tokens, options.repeat)
+        base = native(binary, model, t, options.prompt, 0, options.repeat)  # pp (tg: paired)
         ours = worker("generation", model, options)
         paired_options = argparse.Namespace(**{**vars(options), "llama_bench": binary})
         paired = worker("paired", model, paired_options)
